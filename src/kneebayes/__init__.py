@@ -1,0 +1,64 @@
+"""kneebayes: probabilistic diagnosis of pain behind the knee with a Bayesian network.
+
+Hand-set, sourced priors (plain files under ``priors/``) define a network of risk
+factors, causes and findings. Given what a person reports, kneebayes returns a
+probability for each cause, a triage level, and a red-flag override that says to
+seek care now when a dangerous sign is present.
+
+Examples
+--------
+>>> import kneebayes
+>>> result = kneebayes.diagnose(present=["lump_behind_knee", "stiffness"], age=58)
+>>> result.top
+'bakers_cyst'
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._diagnosis import Diagnosis
+from ._errors import (
+    ContradictoryEvidenceError,
+    EvidenceError,
+    ImpossibleEvidenceError,
+    InvalidAgeError,
+    KneeBayesError,
+    KneeBayesWarning,
+    PriorsError,
+    Problem,
+    UnknownIdError,
+)
+from ._model import Model, load_model
+from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
+from ._red_flags import FiredFlag
+from ._shipped import diagnose
+from ._vocabulary import TRIAGE_LEVELS
+
+try:
+    __version__ = version("kneebayes")
+except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "TRIAGE_LEVELS",
+    "ContradictoryEvidenceError",
+    "Diagnosis",
+    "EvidenceError",
+    "FiredFlag",
+    "ImpossibleEvidenceError",
+    "InvalidAgeError",
+    "KneeBayesError",
+    "KneeBayesWarning",
+    "Model",
+    "Priors",
+    "PriorsError",
+    "Problem",
+    "RedFlagRule",
+    "UnknownIdError",
+    "__version__",
+    "diagnose",
+    "load_model",
+    "load_priors",
+    "shipped_priors_path",
+]

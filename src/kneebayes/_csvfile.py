@@ -1,0 +1,153 @@
+"""Read the plain-text CSV files of a priors folder, keeping line numbers and comments.
+
+This module only reads text: it knows nothing of what the columns mean. It accepts
+a UTF-8 byte-order mark and Windows line endings, skips lines starting with ``#``
+(comments) and blank lines, and reports every problem as a located
+:class:`~kneebayes._errors.Problem` instead of raising on the first one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._errors import Problem
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: its line number in the file and its fields by column name."""
+
+    line: int
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed CSV file: its leading comment block, its header and its rows."""
+
+    name: str
+    header_comment: str
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+class _NumberedLines:
+    """Yield the non-comment lines of a text, remembering the number of the last one."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines(keepends=True)
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for number, line in enumerate(self._lines, start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            self.line = number
+            yield line
+
+
+def read_table(
+    path: Path, required: tuple[str, ...], problems: list[Problem]
+) -> Table | None:
+    """Read one CSV file of a priors folder.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    required : tuple of str
+        Columns the header must contain (extra columns are kept).
+    problems : list of Problem
+        Problems found are appended here.
+
+    Returns
+    -------
+    Table or None
+        None when the file cannot be read at all (missing, not UTF-8, no header).
+    """
+    name = path.name
+    if not path.is_file():
+        problems.append(Problem(name, None, None, None, "required file is missing"))
+        return None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        problems.append(
+            Problem(name, line, None, None, f"file must be UTF-8 text ({err.reason} at byte {err.start})")
+        )
+        return None
+    if "\x00" in text:
+        problems.append(Problem(name, None, None, None, "file must be text; it contains NUL bytes"))
+        return None
+    comment = _leading_comment(text)
+    lines = _NumberedLines(text)
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as err:
+        problems.append(Problem(name, lines.line, None, None, f"malformed CSV header: {err}"))
+        return None
+    if header is None:
+        problems.append(Problem(name, None, None, None, "file is empty: it needs a header and rows"))
+        return None
+    header = [h.strip() for h in header]
+    header_line = lines.line
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            problems.append(Problem(name, header_line, column, column, "column appears twice in the header"))
+        seen.add(column)
+    missing = [c for c in required if c not in seen]
+    for column in missing:
+        problems.append(
+            Problem(name, header_line, column, None, f"required column is missing from the header {','.join(header)}")
+        )
+    if missing:
+        return None
+    rows: list[Row] = []
+    try:
+        for values in reader:
+            if len(values) != len(header):
+                problems.append(
+                    Problem(
+                        name,
+                        lines.line,
+                        None,
+                        ",".join(values),
+                        f"row has {len(values)} fields; the header has {len(header)}",
+                    )
+                )
+                continue
+            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values)}))
+    except csv.Error as err:
+        problems.append(Problem(name, lines.line, None, None, f"malformed CSV (truncated file or unclosed quote?): {err}"))
+    return Table(name, comment, tuple(header), tuple(rows))
+
+
+def _leading_comment(text: str) -> str:
+    """Return the block of ``#`` lines at the top of a file, without the ``#``."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+def write_table(table_comment: str, columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
+    """Render a table as CSV text: the comment block, the header, then the rows."""
+    buffer = io.StringIO()
+    if table_comment:
+        buffer.write(table_comment.rstrip("\n") + "\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return buffer.getvalue()

@@ -1,0 +1,359 @@
+"""The model: validated priors compiled into a network, and diagnosis on top of it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._diagnosis import Diagnosis
+from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
+from ._errors import EvidenceError, UnknownIdError
+from ._evidence import Evidence, check_age, make_evidence
+from ._parameters import Parameters, compile_parameters
+from ._priors import Priors, load_priors
+from ._red_flags import describe, fired_matrix, triage_codes
+from ._vocabulary import TRIAGE_LEVELS, did_you_mean
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pgmpy.models import DiscreteBayesianNetwork
+
+Engine = Literal["numpy", "pgmpy"]
+
+
+class Model:
+    """A kneebayes network built from validated priors.
+
+    Build it with :func:`load_model` (or :meth:`from_priors`); the numpy engine
+    and the pgmpy network are built on first use.
+
+    Parameters
+    ----------
+    priors : Priors
+        Validated priors.
+    parameters : Parameters
+        The compiled numbers (see :meth:`from_priors`).
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> model = load_model()
+    >>> result = model.diagnose(present=["lump_behind_knee", "stiffness"], absent=["fever"], age=58)
+    >>> result.top
+    'bakers_cyst'
+    """
+
+    def __init__(self, priors: Priors, parameters: Parameters) -> None:
+        self.priors = priors
+        self.parameters = parameters
+
+    @classmethod
+    def from_priors(cls, priors: Priors) -> Model:
+        """Compile validated priors into a model."""
+        return cls(priors, compile_parameters(priors))
+
+    def __repr__(self) -> str:
+        p = self.parameters
+        return (
+            f"<kneebayes.Model from {self.priors.folder!r}: {len(p.causes)} causes, {len(p.findings)} findings, "
+            f"{len(p.risk_factors)} risk factors, {len(p.age_bands)} age bands, {len(p.rules)} red-flag rules>"
+        )
+
+    # ---- ids ---------------------------------------------------------------------
+    @property
+    def observable(self) -> tuple[str, ...]:
+        """Ids a person can report: findings (symptoms, red flags), then risk factors."""
+        return self.parameters.findings + self.parameters.risk_factors
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """Cause ids, in vocabulary order."""
+        return self.parameters.causes
+
+    def findings(self) -> pd.DataFrame:
+        """The ids a person can report, with their kind, label and question.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> load_model().findings().loc["fever", "kind"]
+        'red_flag'
+        """
+        vocab = self.priors.vocabulary
+        return vocab.loc[list(self.observable), ["kind", "label", "question"]]
+
+    # ---- engines -----------------------------------------------------------------
+    @cached_property
+    def _engine(self) -> ExactEngine:
+        return ExactEngine(self.parameters)
+
+    @cached_property
+    def _network(self) -> DiscreteBayesianNetwork:
+        from ._pgmpy_model import to_pgmpy
+
+        return to_pgmpy(self.parameters)
+
+    def to_pgmpy(self) -> DiscreteBayesianNetwork:
+        """Return the network as a pgmpy ``DiscreteBayesianNetwork`` of ``TabularCPD``s.
+
+        Node names are the vocabulary ids plus ``"age_band"``; binary nodes have
+        states ``["absent", "present"]``. Each call returns a fresh copy.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> load_model().to_pgmpy().check_model()
+        True
+        """
+        return self._network.copy()
+
+    # ---- diagnosis -----------------------------------------------------------------
+    def evidence(self, present: Iterable[str] | None = None, absent: Iterable[str] | None = None,
+                 age: float | None = None) -> Evidence:
+        """Validate evidence against this model's ids (see :meth:`diagnose`)."""
+        p = self.parameters
+        return make_evidence(
+            present, absent, age, observable=self.observable, causes=p.causes,
+            band_for_age=lambda years: p.age_bands[p.age_band_index(years)],
+        )
+
+    def diagnose(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        *,
+        engine: Engine = "numpy",
+    ) -> Diagnosis:
+        """Posterior probability of every cause, triage and red flags for one person.
+
+        Parameters
+        ----------
+        present : list of str, optional
+            Finding and risk-factor ids the person reports.
+        absent : list of str, optional
+            Ids the person denies. Ids in neither list are unknown and summed over.
+        age : float, optional
+            Age in years, 0 to 120. Unknown when None.
+        engine : {"numpy", "pgmpy"}
+            ``"numpy"`` (default) is kneebayes' exact engine; ``"pgmpy"`` runs
+            pgmpy's VariableElimination, the reference. Both are exact.
+
+        Returns
+        -------
+        Diagnosis
+
+        Raises
+        ------
+        UnknownIdError
+            An id that is not in the vocabulary (with the closest ids), or a cause id.
+        ContradictoryEvidenceError
+            The same id both present and absent.
+        InvalidAgeError
+            An age that is not a number in [0, 120].
+        ImpossibleEvidenceError
+            Evidence with probability zero under the model.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> result = load_model().diagnose(present=["calf_swelling", "recent_immobility"], age=64)
+        >>> result.triage
+        'urgent'
+        """
+        evidence = self.evidence(present, absent, age)
+        if engine == "numpy":
+            posteriors = self._engine.posteriors(self._arrays([evidence]))[0]
+        elif engine == "pgmpy":
+            from ._pgmpy_model import pgmpy_posteriors
+
+            posteriors = pgmpy_posteriors(self._network, self.parameters, evidence)
+        else:
+            raise ValueError(f"The 'engine' parameter must be 'numpy' or 'pgmpy'. Got {engine!r} instead.")
+        return self._result(evidence, posteriors, engine)
+
+    def _arrays(self, evidences: list[Evidence]) -> EvidenceArrays:
+        p = self.parameters
+        f_index = {f: i for i, f in enumerate(p.findings)}
+        r_index = {r: i for i, r in enumerate(p.risk_factors)}
+        findings = np.full((len(evidences), len(p.findings)), UNKNOWN, dtype=np.int8)
+        rfs = np.full((len(evidences), len(p.risk_factors)), UNKNOWN, dtype=np.int8)
+        age = np.full(len(evidences), UNKNOWN, dtype=np.int64)
+        for n, ev in enumerate(evidences):
+            for value, ids in ((1, ev.present), (0, ev.absent)):
+                for ident in ids:
+                    if ident in f_index:
+                        findings[n, f_index[ident]] = value
+                    else:
+                        rfs[n, r_index[ident]] = value
+            if ev.age is not None:
+                age[n] = p.age_band_index(ev.age)
+        return EvidenceArrays(findings, rfs, age)
+
+    def _result(self, evidence: Evidence, posteriors: np.ndarray, engine: str) -> Diagnosis:
+        p = self.parameters
+        present = np.array([[ident in evidence.present for ident in self.observable]])
+        fired = fired_matrix(p.rules, self.observable, present, p.causes, posteriors[None, :])[0]
+        level = triage_codes(p.rules, fired[None, :], p.care, posteriors[None, :], p.care_threshold)[0]
+        by_cause = dict(zip(p.causes, (float(x) for x in posteriors)))
+        flags = sorted(
+            (describe(rule, by_cause) for rule, on in zip(p.rules, fired) if on),
+            key=lambda flag: -TRIAGE_LEVELS.index(flag.level),
+        )
+        probabilities = pd.Series(by_cause, name="probability").sort_values(ascending=False, kind="stable")
+        probabilities.index.name = "cause"
+        return Diagnosis(
+            probabilities=probabilities,
+            triage=TRIAGE_LEVELS[level],
+            red_flags=tuple(flags),
+            present=evidence.present,
+            absent=evidence.absent,
+            age=evidence.age,
+            engine=engine,
+            labels={c: p.labels[c] for c in p.causes},
+            care=dict(zip(p.causes, p.care)),
+        )
+
+    # ---- batches -------------------------------------------------------------------
+    def diagnose_many(
+        self,
+        frame: pd.DataFrame,
+        *,
+        chunk_size: int = 2048,
+        progress: bool = False,
+    ) -> pd.DataFrame:
+        """Posteriors, triage and red flags for a table of patients.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per patient. Columns are finding or risk-factor ids holding
+            True (present), False (absent) or missing (unknown; NaN, None or
+            pandas NA); 1 and 0 are accepted for True and False. An optional
+            ``age`` column holds years (missing = unknown). Ids without a column
+            are unknown.
+        chunk_size : int
+            Patients processed at once; memory grows with it.
+        progress : bool
+            Show a progress bar (needs ``tqdm``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index as ``frame``; one column per cause id (posterior), then
+            ``triage`` and ``red_flags`` (fired rule ids joined by ``";"``).
+
+        Raises
+        ------
+        UnknownIdError
+            A column that is neither an id nor ``age``.
+        EvidenceError
+            A value that is not True, False, 1, 0 or missing.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kneebayes import load_model
+        >>> patients = pd.DataFrame({"spasm": [True, None], "fever": [False, True]})
+        >>> out = load_model().diagnose_many(patients)
+        >>> list(out["triage"])
+        ['self_care', 'urgent']
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise EvidenceError(f"diagnose_many expects a pandas DataFrame. Got {type(frame).__name__} instead.")
+        p = self.parameters
+        ev = self._frame_arrays(frame)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(frame), unit="patient")
+        try:
+            posteriors = self._engine.posteriors(ev, chunk_size=chunk_size,
+                                                 progress=None if bar is None else bar.update)
+        finally:
+            if bar is not None:
+                bar.close()
+        present = np.concatenate([ev.findings == 1, ev.risk_factors == 1], axis=1)
+        fired = fired_matrix(p.rules, self.observable, present, p.causes, posteriors)
+        level = triage_codes(p.rules, fired, p.care, posteriors, p.care_threshold)
+        out = pd.DataFrame(posteriors, index=frame.index, columns=list(p.causes))
+        out["triage"] = np.array(TRIAGE_LEVELS, dtype=object)[level]
+        ids = np.array([r.id for r in p.rules], dtype=object)
+        out["red_flags"] = [";".join(ids[row]) for row in fired]
+        return out
+
+    def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
+        p = self.parameters
+        allowed = set(self.observable)
+        for column in frame.columns:
+            if column == "age":
+                continue
+            if not isinstance(column, str) or column not in allowed:
+                hint = "a cause is inferred, not reported" if column in p.causes else did_you_mean(str(column), allowed)
+                raise UnknownIdError(f"unknown column {column!r} in diagnose_many; {hint}")
+        n = len(frame)
+
+        def states(ids: tuple[str, ...]) -> np.ndarray:
+            out = np.full((n, len(ids)), UNKNOWN, dtype=np.int8)
+            for j, ident in enumerate(ids):
+                if ident in frame.columns:
+                    out[:, j] = _column_states(frame[ident], ident)
+            return out
+
+        age = np.full(n, UNKNOWN, dtype=np.int64)
+        if "age" in frame.columns:
+            years = frame["age"]
+            for i, value in enumerate(years.to_numpy(dtype=object)):
+                if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+                    continue
+                age[i] = p.age_band_index(check_age(value))  # type: ignore[arg-type]
+        return EvidenceArrays(states(p.findings), states(p.risk_factors), age)
+
+
+def _column_states(column: pd.Series, ident: str) -> np.ndarray:
+    """Map a column of True/False/1/0/missing to 1/0/-1, or raise EvidenceError."""
+    if pd.api.types.is_bool_dtype(column.dtype) and not column.isna().any():
+        return column.to_numpy(dtype=bool).astype(np.int8)
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
+        if not bad.any():
+            return np.where(np.isnan(values), UNKNOWN, values).astype(np.int8)
+    values = column.to_numpy(dtype=object)
+    out = np.full(len(values), UNKNOWN, dtype=np.int8)
+    for i, value in enumerate(values):
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer, float)) and value in (0, 1)):
+            out[i] = 1 if bool(value) else 0
+            continue
+        raise EvidenceError(
+            f"column {ident!r}, row {column.index[i]!r}: must be True, False, 1, 0 or missing. Got {value!r} instead."
+        )
+    return out
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Model:
+    """Read, validate and compile a priors folder into a :class:`Model`.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A folder laid out like ``priors/``; None (default) uses the shipped priors.
+
+    Raises
+    ------
+    PriorsError
+        Listing every problem of the folder.
+
+    Examples
+    --------
+    >>> load_model().causes[:2]
+    ('cramp', 'hamstring_strain')
+    """
+    return Model.from_priors(load_priors(path))

@@ -1,0 +1,266 @@
+"""Compile validated priors into the numeric parameters of the network.
+
+This is the one place where the numbers of the prior files become model
+parameters: log odds ratios, logistic intercepts solved so that each cause
+keeps its base rate, and noisy-OR parameters converted from "how often does a
+person with this cause alone report this finding". Both the pgmpy export and
+the numpy engine read these arrays, so they describe the same model.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ._graph import topological_order
+from ._priors import Priors, RedFlagRule
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: The largest number of parent configurations enumerated to calibrate one cause.
+MAX_CALIBRATION_CONFIGS = 1 << 22
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The network's numbers as arrays, indexed in vocabulary order.
+
+    Attributes
+    ----------
+    causes, risk_factors, findings, age_bands : tuple of str
+        Node ids (``findings`` are symptoms then red flags).
+    age_min : ndarray of int, shape (A,)
+        First year of each age band.
+    rf_prevalence : ndarray, shape (R,)
+        P(risk factor present).
+    age_prevalence : ndarray, shape (A,)
+        P(age band).
+    intercept : ndarray, shape (C,)
+        Logistic intercept of each cause, solved to reproduce its base rate.
+    w_rf, w_age, w_cause : ndarray, shapes (C, R), (C, A), (C, C)
+        Log odds ratios; ``w_cause[c, p]`` is the effect of cause ``p`` on cause ``c``.
+    rf_parent, age_parent, cause_parent : bool ndarrays, shapes (C, R), (C,), (C, C)
+        Which edges exist in the network.
+    order : tuple of int
+        Cause indices with every cause after its cause parents.
+    leak : ndarray, shape (F,)
+        Noisy-OR leak of each finding.
+    q : ndarray, shape (C, F)
+        Noisy-OR activation of each link (0 where no link).
+    base_rate : ndarray, shape (C,)
+        The marginal each cause was calibrated to.
+    care : tuple of str
+        Care level each cause needs.
+    care_threshold : float
+        Posterior at which a cause's care enters the triage.
+    rules : tuple of RedFlagRule
+        Red-flag rules.
+    labels : dict of str to str
+        Human label of every id.
+    """
+
+    causes: tuple[str, ...]
+    risk_factors: tuple[str, ...]
+    findings: tuple[str, ...]
+    age_bands: tuple[str, ...]
+    age_min: npt.NDArray[np.int64]
+    rf_prevalence: FloatArray
+    age_prevalence: FloatArray
+    intercept: FloatArray
+    w_rf: FloatArray
+    w_age: FloatArray
+    w_cause: FloatArray
+    rf_parent: BoolArray
+    age_parent: BoolArray
+    cause_parent: BoolArray
+    order: tuple[int, ...]
+    leak: FloatArray
+    q: FloatArray
+    base_rate: FloatArray
+    care: tuple[str, ...]
+    care_threshold: float
+    rules: tuple[RedFlagRule, ...]
+    labels: dict[str, str]
+
+    def age_band_index(self, age: float) -> int:
+        """Return the index of the age band that holds ``age`` (in years)."""
+        return int(np.searchsorted(self.age_min, age, side="right") - 1)
+
+    def cause_probability(self, c: int, age: npt.NDArray[np.int64], rf: FloatArray, causes: FloatArray) -> FloatArray:
+        """Return P(cause ``c`` present | parents) for rows of parent values.
+
+        Parameters
+        ----------
+        c : int
+            Cause index.
+        age : ndarray of int, shape (M,)
+            Age-band index of each row.
+        rf : ndarray, shape (M, R)
+            Risk-factor values (0 or 1) of each row.
+        causes : ndarray, shape (M, C)
+            Cause values (0 or 1) of each row; only the parents of ``c`` are read.
+        """
+        score = self.intercept[c] + self.w_age[c][age] + rf @ self.w_rf[c] + causes @ self.w_cause[c]
+        return _sigmoid(score)
+
+
+def _sigmoid(x: FloatArray | float) -> FloatArray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float))))
+
+
+def compile_parameters(priors: Priors) -> Parameters:
+    """Turn validated priors into :class:`Parameters`.
+
+    Parameters
+    ----------
+    priors : Priors
+        Validated priors (see :func:`kneebayes.load_priors`).
+
+    Returns
+    -------
+    Parameters
+
+    Examples
+    --------
+    >>> from kneebayes import load_priors
+    >>> params = compile_parameters(load_priors())
+    >>> params.q.shape == (len(params.causes), len(params.findings))
+    True
+    """
+    causes = priors.ids("cause")
+    rfs = priors.ids("risk_factor")
+    findings = priors.ids("finding")
+    bands = tuple(priors.age_bands.index)
+    c_index = {c: i for i, c in enumerate(causes)}
+    r_index = {r: i for i, r in enumerate(rfs)}
+    a_index = {a: i for i, a in enumerate(bands)}
+    f_index = {f: i for i, f in enumerate(findings)}
+    n_c, n_r, n_a, n_f = len(causes), len(rfs), len(bands), len(findings)
+
+    w_rf = np.zeros((n_c, n_r))
+    w_age = np.zeros((n_c, n_a))
+    w_cause = np.zeros((n_c, n_c))
+    rf_parent = np.zeros((n_c, n_r), dtype=bool)
+    age_parent = np.zeros(n_c, dtype=bool)
+    cause_parent = np.zeros((n_c, n_c), dtype=bool)
+    for (cause, factor), row in priors.cause_risks.iterrows():
+        c = c_index[cause]
+        weight = float(np.log(row["odds_ratio"]))
+        if factor in r_index:
+            w_rf[c, r_index[factor]] = weight
+            rf_parent[c, r_index[factor]] = True
+        elif factor in a_index:
+            w_age[c, a_index[factor]] = weight
+            age_parent[c] = True
+        else:
+            w_cause[c, c_index[factor]] = weight
+            cause_parent[c, c_index[factor]] = True
+
+    leak = priors.findings.loc[list(findings), "leak"].to_numpy(dtype=float)
+    q = np.zeros((n_c, n_f))
+    for (finding, cause), row in priors.finding_links.iterrows():
+        f = f_index[finding]
+        q[c_index[cause], f] = 1.0 - (1.0 - row["probability"]) / (1.0 - leak[f])
+
+    parents = {causes[c]: [causes[p] for p in np.flatnonzero(cause_parent[c])] for c in range(n_c)}
+    order = tuple(c_index[c] for c in topological_order(causes, parents))
+    base_rate = priors.causes.loc[list(causes), "base_rate"].to_numpy(dtype=float)
+    labels = {str(k): str(v) for k, v in priors.vocabulary["label"].items()}
+    labels.update({band: f"age {row.min_age}-{row.max_age - 1}" for band, row in priors.age_bands.iterrows()})
+
+    params = Parameters(
+        causes=causes,
+        risk_factors=rfs,
+        findings=findings,
+        age_bands=bands,
+        age_min=priors.age_bands["min_age"].to_numpy(dtype=np.int64),
+        rf_prevalence=priors.risk_factors.loc[list(rfs), "prevalence"].to_numpy(dtype=float),
+        age_prevalence=priors.age_bands["prevalence"].to_numpy(dtype=float),
+        intercept=np.zeros(n_c),
+        w_rf=w_rf,
+        w_age=w_age,
+        w_cause=w_cause,
+        rf_parent=rf_parent,
+        age_parent=age_parent,
+        cause_parent=cause_parent,
+        order=order,
+        leak=leak,
+        q=q,
+        base_rate=base_rate,
+        care=tuple(priors.causes.loc[list(causes), "care"]),
+        care_threshold=priors.care_threshold,
+        rules=priors.red_flags,
+        labels=labels,
+    )
+    for c in order:  # parents first, so their intercepts are final when a child is solved
+        params.intercept[c] = _solve_intercept(params, c)
+    return params
+
+
+def _ancestors(params: Parameters, c: int) -> list[int]:
+    """Cause ancestors of ``c`` in topological order."""
+    found: set[int] = set()
+    stack = list(np.flatnonzero(params.cause_parent[c]))
+    while stack:
+        p = int(stack.pop())
+        if p not in found:
+            found.add(p)
+            stack.extend(int(x) for x in np.flatnonzero(params.cause_parent[p]))
+    return [i for i in params.order if i in found]
+
+
+def parent_distribution(params: Parameters, c: int) -> tuple[FloatArray, FloatArray]:
+    """Enumerate the joint distribution of a cause's parents under the prior.
+
+    Returns
+    -------
+    probability : ndarray, shape (M,)
+        P(parent configuration) for each of M configurations.
+    score : ndarray, shape (M,)
+        The sum of log odds ratios of each configuration (without the intercept).
+    """
+    ancestors = _ancestors(params, c)
+    involved = [c, *ancestors]
+    roots = sorted({int(r) for i in involved for r in np.flatnonzero(params.rf_parent[i])})
+    n_configs = len(params.age_bands) * 2 ** (len(roots) + len(ancestors))
+    if n_configs > MAX_CALIBRATION_CONFIGS:
+        raise ValueError(
+            f"cause {params.causes[c]!r} has too many ancestors to calibrate exactly ({n_configs} configurations)"
+        )
+    grid = np.array(list(itertools.product(range(len(params.age_bands)), *[(0, 1)] * len(roots))), dtype=np.int64)
+    age = grid[:, 0]
+    rf = np.zeros((len(grid), len(params.risk_factors)))
+    rf[:, roots] = grid[:, 1:]
+    prob = params.age_prevalence[age] * np.prod(
+        np.where(rf[:, roots] == 1, params.rf_prevalence[roots], 1.0 - params.rf_prevalence[roots]), axis=1
+    )
+    states = np.zeros((len(grid), len(params.causes)))
+    for a in ancestors:
+        p = params.cause_probability(a, age, rf, states)
+        age, rf = np.concatenate([age, age]), np.concatenate([rf, rf])
+        off, on = states.copy(), states.copy()
+        off[:, a], on[:, a] = 0.0, 1.0
+        states = np.concatenate([off, on])
+        prob = np.concatenate([prob * (1.0 - p), prob * p])
+    score = params.w_age[c][age] + rf @ params.w_rf[c] + states @ params.w_cause[c]
+    return prob, score
+
+
+def _solve_intercept(params: Parameters, c: int) -> float:
+    """Find the intercept whose population average of P(cause) equals the base rate."""
+    prob, score = parent_distribution(params, c)
+    target = params.base_rate[c]
+    low, high = -60.0, 60.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if float(prob @ _sigmoid(mid + score)) < target:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-13:
+            break
+    return 0.5 * (low + high)

@@ -1,0 +1,122 @@
+"""Export the network to pgmpy, and pgmpy's exact inference as the reference engine.
+
+pgmpy is imported here and nowhere else, only when a function of this module
+runs, so that ``import kneebayes`` and the command line stay fast and quiet.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._errors import ImpossibleEvidenceError
+from ._evidence import Evidence
+from ._parameters import Parameters
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pgmpy.models import DiscreteBayesianNetwork
+
+STATES = ["absent", "present"]
+AGE_NODE = "age_band"
+
+
+def _import_pgmpy() -> tuple[Any, Any, Any]:
+    with warnings.catch_warnings():
+        # pgmpy 1.x announces future renames on import; they are not our users' concern
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pgmpy.factors.discrete import TabularCPD
+        from pgmpy.inference import VariableElimination
+        from pgmpy.models import DiscreteBayesianNetwork
+    return DiscreteBayesianNetwork, TabularCPD, VariableElimination
+
+
+def to_pgmpy(params: Parameters) -> DiscreteBayesianNetwork:
+    """Build a pgmpy ``DiscreteBayesianNetwork`` of plain ``TabularCPD``s.
+
+    Node names are the vocabulary ids plus ``"age_band"``; binary nodes have the
+    states ``["absent", "present"]`` and ``age_band`` has the age-band ids.
+    """
+    network_cls, cpd_cls, _ = _import_pgmpy()
+    edges: list[tuple[str, str]] = []
+    cpds = []
+    bands = list(params.age_bands)
+    cpds.append(cpd_cls(AGE_NODE, len(bands), params.age_prevalence.reshape(-1, 1),
+                        state_names={AGE_NODE: bands}))
+    for r, rf in enumerate(params.risk_factors):
+        p = params.rf_prevalence[r]
+        cpds.append(cpd_cls(rf, 2, [[1.0 - p], [p]], state_names={rf: STATES}))
+
+    for c, cause in enumerate(params.causes):
+        rf_idx = [int(i) for i in np.flatnonzero(params.rf_parent[c])]
+        cause_idx = [int(i) for i in np.flatnonzero(params.cause_parent[c])]
+        parents = ([AGE_NODE] if params.age_parent[c] else []) + [params.risk_factors[i] for i in rf_idx] + [
+            params.causes[i] for i in cause_idx
+        ]
+        edges += [(p, cause) for p in parents]
+        cards = ([len(bands)] if params.age_parent[c] else []) + [2] * (len(rf_idx) + len(cause_idx))
+        grid = _grid(cards)
+        n = len(grid)
+        offset = 1 if params.age_parent[c] else 0
+        # without an age parent every band has odds ratio 1, so band 0 stands for all
+        age = grid[:, 0] if params.age_parent[c] else np.zeros(n, dtype=np.int64)
+        rf = np.zeros((n, len(params.risk_factors)))
+        rf[:, rf_idx] = grid[:, offset:offset + len(rf_idx)]
+        states = np.zeros((n, len(params.causes)))
+        states[:, cause_idx] = grid[:, offset + len(rf_idx):]
+        p_on = params.cause_probability(c, age, rf, states)
+        state_names = {cause: STATES, **{p: (bands if p == AGE_NODE else STATES) for p in parents}}
+        cpds.append(cpd_cls(cause, 2, np.vstack([1.0 - p_on, p_on]), evidence=parents or None,
+                            evidence_card=cards or None, state_names=state_names))
+
+    for f, finding in enumerate(params.findings):
+        parent_idx = [int(i) for i in np.flatnonzero(params.q[:, f] > 0)]
+        parents = [params.causes[i] for i in parent_idx]
+        edges += [(p, finding) for p in parents]
+        grid = _grid([2] * len(parent_idx)).astype(float)
+        p_off = (1.0 - params.leak[f]) * np.prod(np.where(grid == 1, 1.0 - params.q[parent_idx, f], 1.0), axis=1)
+        cpds.append(cpd_cls(finding, 2, np.vstack([p_off, 1.0 - p_off]), evidence=parents or None,
+                            evidence_card=[2] * len(parents) or None,
+                            state_names={finding: STATES, **{p: STATES for p in parents}}))
+
+    network = network_cls()
+    network.add_nodes_from([AGE_NODE, *params.risk_factors, *params.causes, *params.findings])
+    network.add_edges_from(edges)
+    network.add_cpds(*cpds)
+    return network
+
+
+def _grid(cards: list[int]) -> np.ndarray:
+    """All configurations of variables with these cardinalities, the last changing fastest."""
+    rows = list(itertools.product(*[range(k) for k in cards]))
+    return np.array(rows, dtype=np.int64).reshape(len(rows), len(cards))
+
+
+def pgmpy_evidence(evidence: Evidence) -> dict[str, str]:
+    """Translate evidence into pgmpy's ``{node: state name}`` form."""
+    states = {i: "present" for i in evidence.present}
+    states.update({i: "absent" for i in evidence.absent})
+    if evidence.age_band is not None:
+        states[AGE_NODE] = evidence.age_band
+    return states
+
+
+def pgmpy_posteriors(network: DiscreteBayesianNetwork, params: Parameters, evidence: Evidence) -> np.ndarray:
+    """P(cause present | evidence) for every cause, by pgmpy's VariableElimination."""
+    _, _, ve_cls = _import_pgmpy()
+    inference = ve_cls(network)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            result = inference.query(list(params.causes), evidence=pgmpy_evidence(evidence), joint=False,
+                                     show_progress=False)
+        except (ValueError, ZeroDivisionError, FloatingPointError) as err:
+            raise ImpossibleEvidenceError(f"pgmpy could not condition on this evidence: {err}") from err
+    out = np.array([float(result[c].get_value(**{c: "present"})) for c in params.causes])
+    if not np.all(np.isfinite(out)):
+        raise ImpossibleEvidenceError("this evidence has probability zero under the model")
+    return out

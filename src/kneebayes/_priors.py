@@ -1,0 +1,734 @@
+"""Load, validate, edit and save a priors folder.
+
+A priors folder holds plain CSV files (see ``priors/`` in the repository, whose
+files explain their own format in a header). This module turns them into a
+validated, immutable :class:`Priors` or raises one :class:`PriorsError` that
+lists every problem with its file, line, field, value and rule. It never builds
+half a model: validation finishes before anything downstream sees the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from ._csvfile import Row, Table, read_table, write_table
+from ._errors import PriorsError, Problem
+from ._graph import find_cycle
+from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, did_you_mean
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+#: The files of a priors folder and the columns each must have.
+FILES: dict[str, tuple[str, ...]] = {
+    "vocabulary.csv": ("kind", "id", "label", "question"),
+    "references.csv": ("key", "authors", "year", "title", "journal", "checked"),
+    "causes.csv": ("id", "base_rate", "low", "high", "care", "care_source", "source"),
+    "risk_factors.csv": ("id", "prevalence", "low", "high", "source"),
+    "age_bands.csv": ("id", "min_age", "max_age", "prevalence", "low", "high", "source"),
+    "cause_risks.csv": ("cause", "factor", "odds_ratio", "low", "high", "source"),
+    "findings.csv": ("id", "leak", "low", "high", "source"),
+    "finding_links.csv": ("finding", "cause", "probability", "low", "high", "source"),
+    "red_flags.csv": ("id", "level", "when_present", "when_cause", "at_least", "low", "high", "message", "source"),
+    "settings.csv": ("name", "value", "low", "high", "source"),
+}
+
+#: Which file, key columns and value column hold each kind of number.
+NUMBER_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "base_rate": ("causes.csv", ("id",), "base_rate"),
+    "prevalence": ("risk_factors.csv", ("id",), "prevalence"),
+    "age_prevalence": ("age_bands.csv", ("id",), "prevalence"),
+    "odds_ratio": ("cause_risks.csv", ("cause", "factor"), "odds_ratio"),
+    "leak": ("findings.csv", ("id",), "leak"),
+    "finding_probability": ("finding_links.csv", ("finding", "cause"), "probability"),
+    "threshold": ("red_flags.csv", ("id",), "at_least"),
+    "setting": ("settings.csv", ("name",), "value"),
+}
+
+_SETTINGS = ("care_threshold",)
+
+
+def shipped_priors_path() -> Path:
+    """Return the folder of the priors shipped with kneebayes.
+
+    Returns
+    -------
+    Path
+        ``kneebayes/priors`` inside the installed package, or the repository's
+        ``priors/`` folder when running from a source checkout.
+
+    Examples
+    --------
+    >>> (shipped_priors_path() / "causes.csv").is_file()
+    True
+    """
+    packaged = Path(str(resources.files("kneebayes"))) / "priors"
+    if packaged.is_dir():
+        return packaged
+    source_checkout = Path(__file__).resolve().parents[2] / "priors"
+    if source_checkout.is_dir():
+        return source_checkout
+    raise FileNotFoundError(f"the shipped priors are missing: looked in {packaged} and {source_checkout}")
+
+
+@dataclass(frozen=True)
+class RedFlagRule:
+    """One red-flag rule: when it fires, and what it says.
+
+    Attributes
+    ----------
+    id : str
+        Rule id.
+    level : str
+        The triage level the rule demands at least.
+    when_present : tuple of str
+        Findings that must all be reported present (may be empty).
+    when_cause : str or None
+        A cause whose posterior must reach ``at_least``.
+    at_least : float or None
+        The threshold on ``when_cause``.
+    message : str
+        What the person reads.
+    source : str
+        Where the rule comes from.
+    """
+
+    id: str
+    level: str
+    when_present: tuple[str, ...]
+    when_cause: str | None
+    at_least: float | None
+    message: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Validated prior numbers, with their ranges and sources.
+
+    Build one with :func:`load_priors`; change a number with :meth:`with_value`;
+    write a copy with :meth:`save`. Tables are pandas objects: treat them as
+    read-only.
+
+    Attributes
+    ----------
+    folder : str
+        Where the priors were read from.
+    vocabulary : pandas.DataFrame
+        Index ``id``; columns ``kind``, ``label``, ``question``.
+    causes : pandas.DataFrame
+        Index cause id; ``base_rate``, ``low``, ``high``, ``care``, ``source``.
+    risk_factors : pandas.DataFrame
+        Index risk-factor id; ``prevalence``, ``low``, ``high``, ``source``.
+    age_bands : pandas.DataFrame
+        Index band id; ``min_age``, ``max_age``, ``prevalence``, ``low``, ``high``, ``source``.
+    cause_risks : pandas.DataFrame
+        Index (``cause``, ``factor``); ``odds_ratio``, ``low``, ``high``, ``source``.
+    findings : pandas.DataFrame
+        Index finding id; ``leak``, ``low``, ``high``, ``source``.
+    finding_links : pandas.DataFrame
+        Index (``finding``, ``cause``); ``probability``, ``low``, ``high``, ``source``.
+    red_flags : tuple of RedFlagRule
+        The override rules, in file order.
+    settings : pandas.DataFrame
+        Index setting name; ``value``, ``low``, ``high``, ``source``.
+    references : pandas.DataFrame
+        Index reference key; ``authors``, ``year``, ``title``, ``journal``, ``checked``.
+
+    Examples
+    --------
+    >>> priors = load_priors()
+    >>> float(priors.causes.loc["dvt", "base_rate"]) > 0
+    True
+    """
+
+    folder: str
+    vocabulary: pd.DataFrame = field(repr=False)
+    causes: pd.DataFrame = field(repr=False)
+    risk_factors: pd.DataFrame = field(repr=False)
+    age_bands: pd.DataFrame = field(repr=False)
+    cause_risks: pd.DataFrame = field(repr=False)
+    findings: pd.DataFrame = field(repr=False)
+    finding_links: pd.DataFrame = field(repr=False)
+    red_flags: tuple[RedFlagRule, ...] = field(repr=False)
+    settings: pd.DataFrame = field(repr=False)
+    references: pd.DataFrame = field(repr=False)
+    _tables: dict[str, Table] = field(repr=False, compare=False)
+
+    # ---- ids -----------------------------------------------------------------
+    def ids(self, kind: str) -> tuple[str, ...]:
+        """Return the vocabulary ids of one kind, in file order.
+
+        Parameters
+        ----------
+        kind : {"cause", "symptom", "red_flag", "risk_factor", "finding"}
+            ``"finding"`` means symptoms and red flags together.
+
+        Examples
+        --------
+        >>> "dvt" in load_priors().ids("cause")
+        True
+        """
+        kinds = FINDING_KINDS if kind == "finding" else (kind,)
+        if kind != "finding" and kind not in KINDS:
+            raise ValueError(f"The 'kind' parameter must be one of {KINDS + ('finding',)}. Got {kind!r} instead.")
+        vocab = self.vocabulary
+        return tuple(vocab.index[vocab["kind"].isin(kinds)])
+
+    @property
+    def care_threshold(self) -> float:
+        """The posterior at which a cause's own care level enters the triage."""
+        return float(self.settings.loc["care_threshold", "value"])
+
+    # ---- provenance ----------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per prior number with its range and source.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``kind``, ``target``, ``value``, ``low``, ``high``, ``source``,
+            ``note``, ``file``, ``line``. ``target`` is the id, or
+            ``"first|second"`` for numbers keyed by two ids (``"dvt|smoking"``).
+
+        Examples
+        --------
+        >>> frame = load_priors().to_frame()
+        >>> sorted(frame["kind"].unique())[:3]
+        ['age_prevalence', 'base_rate', 'finding_probability']
+        """
+        records = []
+        for kind, (name, keys, column) in NUMBER_KINDS.items():
+            for row in self._tables[name].rows:
+                if row.fields[column] == "":
+                    continue
+                records.append(
+                    {
+                        "kind": kind,
+                        "target": "|".join(row.fields[k] for k in keys),
+                        "value": float(row.fields[column]),
+                        "low": float(row.fields["low"]),
+                        "high": float(row.fields["high"]),
+                        "source": row.fields["source"],
+                        "note": row.fields.get("note", ""),
+                        "file": name,
+                        "line": row.line,
+                    }
+                )
+        return pd.DataFrame.from_records(records)
+
+    # ---- editing -------------------------------------------------------------
+    def with_value(
+        self,
+        kind: str,
+        target: str,
+        value: float,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        source: str | None = None,
+    ) -> Priors:
+        """Return a copy with one number changed, validated like a loaded folder.
+
+        Parameters
+        ----------
+        kind : str
+            A kind of number, as in the ``kind`` column of :meth:`to_frame`.
+        target : str
+            The id, or ``"first|second"``, as in the ``target`` column of :meth:`to_frame`.
+        value : float
+            The new number.
+        low, high : float, optional
+            A new plausible range; needed when ``value`` falls outside the old one.
+        source : str, optional
+            A new source (reference keys, or ``"expert estimate"``).
+
+        Returns
+        -------
+        Priors
+            New priors; this object is unchanged.
+
+        Raises
+        ------
+        PriorsError
+            When the changed priors are invalid.
+        ValueError
+            When ``kind`` or ``target`` names no number.
+
+        Examples
+        --------
+        >>> priors = load_priors()
+        >>> more = priors.with_value("base_rate", "dvt", 0.05)
+        >>> float(more.causes.loc["dvt", "base_rate"])
+        0.05
+        """
+        if kind not in NUMBER_KINDS:
+            raise ValueError(f"The 'kind' parameter must be one of {sorted(NUMBER_KINDS)}. Got {kind!r} instead.")
+        name, keys, column = NUMBER_KINDS[kind]
+        table = self._tables[name]
+        wanted = target.split("|")
+        rows = list(table.rows)
+        for position, row in enumerate(rows):
+            if [row.fields[k] for k in keys] == wanted and row.fields[column] != "":
+                fields = dict(row.fields)
+                fields[column] = repr(float(value))
+                if low is not None:
+                    fields["low"] = repr(float(low))
+                if high is not None:
+                    fields["high"] = repr(float(high))
+                if source is not None:
+                    fields["source"] = source
+                rows[position] = Row(row.line, fields)
+                break
+        else:
+            known = ["|".join(r.fields[k] for k in keys) for r in table.rows if r.fields[column] != ""]
+            raise ValueError(f"no {kind} number for target {target!r}; {did_you_mean(target, known)}")
+        tables = dict(self._tables)
+        tables[name] = replace(table, rows=tuple(rows))
+        return _validate(self.folder, tables)
+
+    # ---- saving --------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write these priors as a priors folder, atomically file by file.
+
+        Every file is first written to a temporary file in the target folder;
+        only when all are written are they moved into place with
+        :func:`os.replace`, so a failure leaves the old files intact. Comments,
+        notes and extra columns are kept.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder; created if missing.
+
+        Returns
+        -------
+        Path
+            The folder written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> priors = load_priors()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     _ = priors.save(folder)
+        ...     load_priors(folder).to_frame().equals(priors.to_frame())
+        True
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        staged: list[tuple[str, Path]] = []
+        try:
+            for name, table in self._tables.items():
+                text = write_table(
+                    table.header_comment, table.columns, [dict(r.fields) for r in table.rows]
+                )
+                handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+                staged.append((name, Path(temp)))
+                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                    stream.write(text)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+            for name, temp in staged:
+                os.replace(temp, folder / name)
+        finally:
+            for _, temp in staged:
+                if temp.exists():
+                    temp.unlink()
+        return folder
+
+
+def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
+    """Read and validate a priors folder.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A folder laid out like the repository's ``priors/``. None (the default)
+        reads the priors shipped with kneebayes.
+
+    Returns
+    -------
+    Priors
+        Validated priors.
+
+    Raises
+    ------
+    PriorsError
+        Listing every problem found, each with file, line, field, value and rule.
+
+    Examples
+    --------
+    >>> priors = load_priors()
+    >>> len(priors.ids("cause"))
+    12
+    """
+    folder = shipped_priors_path() if path is None else Path(path)
+    if not folder.exists():
+        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors folder does not exist")])
+    if not folder.is_dir():
+        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors path is a file, not a folder")])
+    problems: list[Problem] = []
+    tables: dict[str, Table] = {}
+    for name, required in FILES.items():
+        table = read_table(folder / name, required, problems)
+        if table is not None:
+            tables[name] = table
+    if problems:
+        raise PriorsError(str(folder), problems)
+    return _validate(str(folder), tables)
+
+
+# ---- validation -------------------------------------------------------------------
+
+
+class _Checker:
+    """Collect problems while converting the raw tables into typed values."""
+
+    def __init__(self, references: set[str]) -> None:
+        self.problems: list[Problem] = []
+        self.references = references
+
+    def add(self, table: Table, row: Row | None, column: str | None, value: str | None, rule: str) -> None:
+        self.problems.append(Problem(table.name, None if row is None else row.line, column, value, rule))
+
+    def number(self, table: Table, row: Row, column: str, *, kind: str) -> float | None:
+        """Parse one number; ``kind`` is ``"probability"``, ``"positive"`` or ``"age"``."""
+        text = row.fields[column]
+        try:
+            value = float(text)
+        except ValueError:
+            self.add(table, row, column, text, "must be a number")
+            return None
+        if not math.isfinite(value):
+            self.add(table, row, column, text, "must be a finite number")
+            return None
+        if kind == "probability" and not 0.0 < value < 1.0:
+            self.add(table, row, column, text, "must be a probability strictly between 0 and 1")
+            return None
+        if kind == "positive" and not value > 0.0:
+            self.add(table, row, column, text, "must be a positive number")
+            return None
+        if kind == "age" and (value != int(value) or not 0 <= value <= 121):
+            self.add(table, row, column, text, "must be a whole number of years from 0 to 121")
+            return None
+        return value
+
+    def ranged(self, table: Table, row: Row, column: str, *, kind: str) -> tuple[float, float, float] | None:
+        """Parse a value with its low and high, and check low <= value <= high."""
+        value = self.number(table, row, column, kind=kind)
+        low = self.number(table, row, "low", kind=kind)
+        high = self.number(table, row, "high", kind=kind)
+        if value is None or low is None or high is None:
+            return None
+        if low > high:
+            self.add(table, row, "low", row.fields["low"], f"low must not be above high ({row.fields['high']})")
+            return None
+        if not low <= value <= high:
+            self.add(
+                table,
+                row,
+                column,
+                row.fields[column],
+                f"must lie within its own range [low, high] = [{row.fields['low']}, {row.fields['high']}]",
+            )
+            return None
+        self.source(table, row, "source", needs_range=low == high)
+        return value, low, high
+
+    def source(self, table: Table, row: Row, column: str, *, needs_range: bool = False) -> None:
+        text = row.fields[column]
+        if text == "":
+            self.add(table, row, column, text, f"must name reference keys of references.csv or say {EXPERT_ESTIMATE!r}")
+            return
+        if text.lower() == EXPERT_ESTIMATE:
+            if needs_range:
+                self.add(table, row, "high", row.fields["high"], "an expert estimate needs a plausible range: low must be below high")
+            return
+        for key in (k.strip() for k in text.split(";")):
+            if key not in self.references:
+                self.add(
+                    table,
+                    row,
+                    column,
+                    key,
+                    f"unknown reference key; {did_you_mean(key, self.references)} (or write {EXPERT_ESTIMATE!r})",
+                )
+
+    def known(self, table: Table, row: Row, column: str, allowed: Iterable[str], what: str) -> bool:
+        text = row.fields[column]
+        allowed = tuple(allowed)
+        if text in allowed:
+            return True
+        self.add(table, row, column, text, f"unknown {what}; {did_you_mean(text, allowed)}")
+        return False
+
+    def unique(self, table: Table, keys: tuple[str, ...]) -> list[Row]:
+        """Return the rows whose key is seen for the first time; report the duplicates."""
+        first: dict[tuple[str, ...], int] = {}
+        kept: list[Row] = []
+        for row in table.rows:
+            key = tuple(row.fields[k] for k in keys)
+            if key in first:
+                self.add(
+                    table,
+                    row,
+                    keys[0] if len(keys) == 1 else None,
+                    "|".join(key),
+                    f"duplicate row: the same {'/'.join(keys)} is already on line {first[key]}",
+                )
+                continue
+            first[key] = row.line
+            kept.append(row)
+        return kept
+
+    def covers(self, table: Table, rows: list[Row], column: str, expected: Iterable[str], what: str) -> None:
+        present = {row.fields[column] for row in rows}
+        for missing in [i for i in expected if i not in present]:
+            self.add(table, None, column, missing, f"every {what} of vocabulary.csv needs a row; this one has none")
+
+
+def _validate(folder: str, tables: dict[str, Table]) -> Priors:
+    """Check every table and build :class:`Priors`, or raise one :class:`PriorsError`."""
+    references_table = tables["references.csv"]
+    ref_checker = _Checker(set())
+    for row in ref_checker.unique(references_table, ("key",)):
+        if row.fields["key"] == "":
+            ref_checker.add(references_table, row, "key", "", "must not be empty")
+    references = {row.fields["key"] for row in references_table.rows if row.fields["key"]}
+    check = _Checker(references)
+    check.problems.extend(ref_checker.problems)
+
+    # vocabulary
+    vocab_table = tables["vocabulary.csv"]
+    vocab_rows = check.unique(vocab_table, ("id",))
+    vocab: dict[str, dict[str, str]] = {}
+    for row in vocab_rows:
+        ident = row.fields["id"]
+        if not _ID.match(ident):
+            check.add(vocab_table, row, "id", ident, "must be lowercase letters, digits and underscores, starting with a letter")
+            continue
+        if not check.known(vocab_table, row, "kind", KINDS, "kind"):
+            continue
+        if row.fields["label"] == "":
+            check.add(vocab_table, row, "label", "", "must not be empty")
+        vocab[ident] = row.fields
+    by_kind = {kind: [i for i, f in vocab.items() if f["kind"] == kind] for kind in KINDS}
+    causes_ids = by_kind["cause"]
+    rf_ids = by_kind["risk_factor"]
+    finding_ids = [i for i, f in vocab.items() if f["kind"] in FINDING_KINDS]
+
+    # causes
+    t = tables["causes.csv"]
+    rows = check.unique(t, ("id",))
+    check.covers(t, rows, "id", causes_ids, "cause")
+    causes = []
+    for row in rows:
+        if not check.known(t, row, "id", causes_ids, "cause id"):
+            continue
+        numbers = check.ranged(t, row, "base_rate", kind="probability")
+        care_ok = check.known(t, row, "care", TRIAGE_LEVELS[:3], "care level")
+        check.source(t, row, "care_source")
+        if numbers and care_ok:
+            causes.append({"id": row.fields["id"], "base_rate": numbers[0], "low": numbers[1], "high": numbers[2],
+                           "care": row.fields["care"], "source": row.fields["source"]})
+
+    # risk factors
+    t = tables["risk_factors.csv"]
+    rows = check.unique(t, ("id",))
+    check.covers(t, rows, "id", rf_ids, "risk factor")
+    risk_factors = []
+    for row in rows:
+        if check.known(t, row, "id", rf_ids, "risk-factor id"):
+            numbers = check.ranged(t, row, "prevalence", kind="probability")
+            if numbers:
+                risk_factors.append({"id": row.fields["id"], "prevalence": numbers[0], "low": numbers[1],
+                                     "high": numbers[2], "source": row.fields["source"]})
+
+    # age bands
+    t = tables["age_bands.csv"]
+    rows = check.unique(t, ("id",))
+    bands = []
+    for row in rows:
+        ident = row.fields["id"]
+        if not _ID.match(ident) and not re.match(r"^[0-9a-z_]+$", ident):
+            check.add(t, row, "id", ident, "must be lowercase letters, digits and underscores")
+            continue
+        if ident in vocab:
+            check.add(t, row, "id", ident, "an age-band id must differ from the vocabulary ids")
+            continue
+        lo = check.number(t, row, "min_age", kind="age")
+        hi = check.number(t, row, "max_age", kind="age")
+        numbers = check.ranged(t, row, "prevalence", kind="probability")
+        if lo is not None and hi is not None and lo >= hi:
+            check.add(t, row, "max_age", row.fields["max_age"], f"must be above min_age ({row.fields['min_age']})")
+            continue
+        if lo is not None and hi is not None and numbers:
+            bands.append({"id": ident, "min_age": int(lo), "max_age": int(hi), "prevalence": numbers[0],
+                          "low": numbers[1], "high": numbers[2], "source": row.fields["source"], "_line": row.line})
+    if rows and len(bands) == len(rows):
+        ordered = sorted(bands, key=lambda b: b["min_age"])
+        expected_start = 0
+        for band in ordered:
+            if band["min_age"] != expected_start:
+                check.add(t, Row(band["_line"], {}), "min_age", str(band["min_age"]),
+                          f"age bands must cover 0 to 121 without gaps or overlaps; expected {expected_start}")
+            expected_start = band["max_age"]
+        if expected_start != 121:
+            check.add(t, None, "max_age", str(expected_start), "the last age band must end at 121")
+        total = sum(b["prevalence"] for b in bands)
+        if abs(total - 1.0) > 1e-6:
+            check.add(t, None, "prevalence", f"{total:.6g}", "age-band prevalences must sum to 1")
+        bands = ordered
+    elif not rows:
+        check.add(t, None, None, None, "needs at least one age band")
+    band_ids = [b["id"] for b in bands]
+
+    # odds ratios
+    t = tables["cause_risks.csv"]
+    rows = check.unique(t, ("cause", "factor"))
+    odds = []
+    cause_parents: dict[str, list[str]] = {}
+    edge_lines: dict[tuple[str, str], int] = {}
+    for row in rows:
+        ok = check.known(t, row, "cause", causes_ids, "cause id")
+        ok &= check.known(t, row, "factor", rf_ids + band_ids + causes_ids, "factor (risk factor, age band or cause)")
+        numbers = check.ranged(t, row, "odds_ratio", kind="positive")
+        if ok and row.fields["cause"] == row.fields["factor"]:
+            check.add(t, row, "factor", row.fields["factor"], "a cause cannot be its own factor")
+            continue
+        if ok and numbers:
+            odds.append({"cause": row.fields["cause"], "factor": row.fields["factor"], "odds_ratio": numbers[0],
+                         "low": numbers[1], "high": numbers[2], "source": row.fields["source"]})
+            if row.fields["factor"] in causes_ids:
+                cause_parents.setdefault(row.fields["cause"], []).append(row.fields["factor"])
+                edge_lines[(row.fields["cause"], row.fields["factor"])] = row.line
+    cycle = find_cycle(causes_ids, cause_parents)
+    if cycle:
+        # the cycle lists each node followed by one of its parents
+        line = edge_lines[(cycle[-1], cycle[0])]
+        check.add(t, Row(line, {}), "factor", cycle[0],
+                  "causes must not form a cycle: " + " <- ".join(cycle + [cycle[0]]) + " (read '<-' as 'depends on')")
+
+    # findings
+    t = tables["findings.csv"]
+    rows = check.unique(t, ("id",))
+    check.covers(t, rows, "id", finding_ids, "finding (symptom or red flag)")
+    findings = []
+    for row in rows:
+        if check.known(t, row, "id", finding_ids, "finding id"):
+            numbers = check.ranged(t, row, "leak", kind="probability")
+            if numbers:
+                findings.append({"id": row.fields["id"], "leak": numbers[0], "low": numbers[1], "high": numbers[2],
+                                 "source": row.fields["source"]})
+    leaks = {f["id"]: f["leak"] for f in findings}
+
+    # finding links
+    t = tables["finding_links.csv"]
+    rows = check.unique(t, ("finding", "cause"))
+    links = []
+    for row in rows:
+        ok = check.known(t, row, "finding", finding_ids, "finding id")
+        ok &= check.known(t, row, "cause", causes_ids, "cause id")
+        numbers = check.ranged(t, row, "probability", kind="probability")
+        if ok and numbers:
+            leak = leaks.get(row.fields["finding"])
+            if leak is not None and not numbers[0] > leak:
+                check.add(t, row, "probability", row.fields["probability"],
+                          f"must be above the finding's leak ({leak:g} in findings.csv): a cause cannot make a finding rarer")
+                continue
+            links.append({"finding": row.fields["finding"], "cause": row.fields["cause"], "probability": numbers[0],
+                          "low": numbers[1], "high": numbers[2], "source": row.fields["source"]})
+
+    # red flags
+    t = tables["red_flags.csv"]
+    rows = check.unique(t, ("id",))
+    rules: list[RedFlagRule] = []
+    for row in rows:
+        fields = row.fields
+        ok = check.known(t, row, "level", TRIAGE_LEVELS[1:], "triage level")
+        present = tuple(fields["when_present"].split())
+        for ident in present:
+            ok &= check.known(t, Row(row.line, {"when_present": ident}), "when_present", finding_ids + rf_ids, "finding id")
+        cause = fields["when_cause"] or None
+        at_least = None
+        if cause is not None:
+            ok &= check.known(t, row, "when_cause", causes_ids, "cause id")
+            numbers = check.ranged(t, row, "at_least", kind="probability")
+            ok &= numbers is not None
+            at_least = numbers[0] if numbers else None
+        else:
+            for column in ("at_least", "low", "high"):
+                if fields[column] != "":
+                    check.add(t, row, column, fields[column], "must be empty when when_cause is empty")
+                    ok = False
+            check.source(t, row, "source")
+        if not present and cause is None:
+            check.add(t, row, "when_present", "", "a rule needs when_present, when_cause or both")
+            ok = False
+        if fields["message"] == "":
+            check.add(t, row, "message", "", "must not be empty: it is what the person reads")
+            ok = False
+        if ok:
+            rules.append(RedFlagRule(fields["id"], fields["level"], present, cause, at_least, fields["message"],
+                                     fields["source"]))
+    if not check.problems or rules:
+        for flag in by_kind["red_flag"]:
+            if not any(r.when_present == (flag,) and r.when_cause is None and r.level in ("urgent", "emergency")
+                       for r in rules):
+                check.add(t, None, "when_present", flag,
+                          "every red_flag id needs a rule of its own (when_present is that id alone) at level urgent or emergency")
+
+    # settings
+    t = tables["settings.csv"]
+    rows = check.unique(t, ("name",))
+    settings = []
+    for row in rows:
+        if check.known(t, row, "name", _SETTINGS, "setting"):
+            numbers = check.ranged(t, row, "value", kind="probability")
+            if numbers:
+                settings.append({"name": row.fields["name"], "value": numbers[0], "low": numbers[1],
+                                 "high": numbers[2], "source": row.fields["source"]})
+    check.covers(t, rows, "name", _SETTINGS, "setting")
+
+    if check.problems:
+        order = list(FILES)
+        problems = sorted(
+            check.problems,
+            key=lambda p: (order.index(p.file) if p.file in order else len(order), p.line or 0),
+        )
+        raise PriorsError(folder, problems)
+
+    vocabulary = pd.DataFrame.from_records(
+        [{"id": i, "kind": f["kind"], "label": f["label"], "question": f["question"]} for i, f in vocab.items()]
+    ).set_index("id")
+    return Priors(
+        folder=folder,
+        vocabulary=vocabulary,
+        causes=pd.DataFrame.from_records(causes).set_index("id").loc[list(causes_ids)],
+        risk_factors=pd.DataFrame.from_records(risk_factors, columns=["id", "prevalence", "low", "high", "source"])
+        .set_index("id")
+        .loc[list(rf_ids)],
+        age_bands=pd.DataFrame.from_records(bands).drop(columns="_line").set_index("id"),
+        cause_risks=pd.DataFrame.from_records(
+            odds, columns=["cause", "factor", "odds_ratio", "low", "high", "source"]
+        ).set_index(["cause", "factor"]),
+        findings=pd.DataFrame.from_records(findings).set_index("id").loc[finding_ids],
+        finding_links=pd.DataFrame.from_records(
+            links, columns=["finding", "cause", "probability", "low", "high", "source"]
+        ).set_index(["finding", "cause"]),
+        red_flags=tuple(rules),
+        settings=pd.DataFrame.from_records(settings).set_index("name"),
+        references=pd.DataFrame.from_records(
+            [dict(r.fields) for r in references_table.rows if r.fields["key"]]
+        ).set_index("key"),
+        _tables=dict(tables),
+    )
