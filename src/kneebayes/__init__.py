@@ -13,9 +13,7 @@ Examples
 'bakers_cyst'
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from ._diagnosis import Diagnosis
 from ._errors import (
@@ -36,8 +34,8 @@ from ._shipped import diagnose
 from ._vocabulary import TRIAGE_LEVELS
 
 try:
-    __version__ = version("kneebayes")
-except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+    __version__ = _metadata.version("kneebayes")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
     __version__ = "0+unknown"
 
 __all__ = [

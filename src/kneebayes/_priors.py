@@ -401,7 +401,7 @@ class _Checker:
         self.problems.append(Problem(table.name, None if row is None else row.line, column, value, rule))
 
     def number(self, table: Table, row: Row, column: str, *, kind: str) -> float | None:
-        """Parse one number; ``kind`` is ``"probability"``, ``"positive"`` or ``"age"``."""
+        """Parse one number; ``kind`` is ``"probability"``, ``"share"``, ``"positive"`` or ``"age"``."""
         text = row.fields[column]
         try:
             value = float(text)
@@ -413,6 +413,9 @@ class _Checker:
             return None
         if kind == "probability" and not 0.0 < value < 1.0:
             self.add(table, row, column, text, "must be a probability strictly between 0 and 1")
+            return None
+        if kind == "share" and not 0.0 < value <= 1.0:
+            self.add(table, row, column, text, "must be a share above 0 and at most 1")
             return None
         if kind == "positive" and not value > 0.0:
             self.add(table, row, column, text, "must be a positive number")
@@ -567,7 +570,7 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
             continue
         lo = check.number(t, row, "min_age", kind="age")
         hi = check.number(t, row, "max_age", kind="age")
-        numbers = check.ranged(t, row, "prevalence", kind="probability")
+        numbers = check.ranged(t, row, "prevalence", kind="share")
         if lo is not None and hi is not None and lo >= hi:
             check.add(t, row, "max_age", row.fields["max_age"], f"must be above min_age ({row.fields['min_age']})")
             continue

@@ -1,0 +1,67 @@
+"""Shared fixtures: the shipped model, and a tiny priors folder written from inline text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import kneebayes
+
+TINY = {
+    "vocabulary.csv": """kind,id,label,question
+cause,c1,First cause,
+cause,c2,Second cause,
+symptom,f,A finding,Do you have f?
+risk_factor,r,A risk factor,Do you have r?
+""",
+    "references.csv": """key,authors,year,title,journal,checked,numbers
+paper2020,A Author,2020,A paper,J Test,abstract,
+""",
+    "causes.csv": """id,base_rate,low,high,care,care_source,source
+c1,0.1,0.05,0.2,see_doctor,paper2020,paper2020
+c2,0.3,0.2,0.4,self_care,paper2020,expert estimate
+""",
+    "risk_factors.csv": """id,prevalence,low,high,source
+r,0.2,0.1,0.3,paper2020
+""",
+    "age_bands.csv": """id,min_age,max_age,prevalence,low,high,source
+all_ages,0,121,1.0,1.0,1.0,paper2020
+""",
+    "cause_risks.csv": """cause,factor,odds_ratio,low,high,source
+c1,r,3.0,2.0,4.0,paper2020
+""",
+    "findings.csv": """id,leak,low,high,source
+f,0.05,0.01,0.1,paper2020
+""",
+    "finding_links.csv": """finding,cause,probability,low,high,source
+f,c1,0.8,0.7,0.9,paper2020
+f,c2,0.5,0.4,0.6,expert estimate
+""",
+    "red_flags.csv": """id,level,when_present,when_cause,at_least,low,high,message,source
+c1_likely,urgent,,c1,0.5,0.3,0.7,Get care today.,paper2020
+""",
+    "settings.csv": """name,value,low,high,source
+care_threshold,0.3,0.2,0.5,expert estimate
+""",
+}
+
+
+def write_priors(folder: Path, files: dict[str, str]) -> Path:
+    """Write a priors folder from a mapping of file name to text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_folder(tmp_path: Path) -> Path:
+    """A four-node priors folder (r -> c1 -> f <- c2) small enough to solve by hand."""
+    return write_priors(tmp_path / "tiny", TINY)
+
+
+@pytest.fixture(scope="session")
+def model() -> kneebayes.Model:
+    """The model of the shipped priors."""
+    return kneebayes.load_model()
