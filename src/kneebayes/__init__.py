@@ -27,6 +27,7 @@ from ._errors import (
     Problem,
     UnknownIdError,
 )
+from ._evaluate import Evaluation, evaluate, load_vignettes
 from ._model import Model, load_model
 from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
 from ._red_flags import FiredFlag
@@ -42,6 +43,7 @@ __all__ = [
     "TRIAGE_LEVELS",
     "ContradictoryEvidenceError",
     "Diagnosis",
+    "Evaluation",
     "EvidenceError",
     "FiredFlag",
     "ImpossibleEvidenceError",
@@ -56,7 +58,9 @@ __all__ = [
     "UnknownIdError",
     "__version__",
     "diagnose",
+    "evaluate",
     "load_model",
     "load_priors",
+    "load_vignettes",
     "shipped_priors_path",
 ]

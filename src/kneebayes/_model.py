@@ -16,6 +16,7 @@ from ._errors import EvidenceError, UnknownIdError
 from ._evidence import Evidence, check_age, make_evidence
 from ._parameters import Parameters, compile_parameters
 from ._priors import Priors, load_priors
+from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
 from ._vocabulary import TRIAGE_LEVELS, did_you_mean
 
@@ -239,7 +240,7 @@ class Model:
         chunk_size : int
             Patients processed at once; memory grows with it.
         progress : bool
-            Show a progress bar (needs ``tqdm``).
+            Show a progress bar (tqdm's when installed).
 
         Returns
         -------
@@ -267,17 +268,11 @@ class Model:
             raise EvidenceError(f"diagnose_many expects a pandas DataFrame. Got {type(frame).__name__} instead.")
         p = self.parameters
         ev = self._frame_arrays(frame)
-        bar = None
         if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(frame), unit="patient")
-        try:
-            posteriors = self._engine.posteriors(ev, chunk_size=chunk_size,
-                                                 progress=None if bar is None else bar.update)
-        finally:
-            if bar is not None:
-                bar.close()
+            with progress_bar(len(frame)) as update:
+                posteriors = self._engine.posteriors(ev, chunk_size=chunk_size, progress=update)
+        else:
+            posteriors = self._engine.posteriors(ev, chunk_size=chunk_size)
         present = np.concatenate([ev.findings == 1, ev.risk_factors == 1], axis=1)
         fired = fired_matrix(p.rules, self.observable, present, p.causes, posteriors)
         level = triage_codes(p.rules, fired, p.care, posteriors, p.care_threshold)

@@ -41,6 +41,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check-priors", help="validate a priors folder and print every problem")
     c.add_argument("path", metavar="PATH", help="the priors folder")
+
+    e = sub.add_parser("evaluate", help="score the model on a vignette file: accuracy, calibration, triage")
+    e.add_argument("file", metavar="FILE", help="a vignette file (see validation/README.md)")
+    e.add_argument("--priors", default=None, metavar="PATH", help="a priors folder (default: the shipped priors)")
+    e.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    e.add_argument("--cases", action="store_true", help="also print every vignette's result")
+    e.add_argument("--progress", action="store_true", help="show a progress bar")
     return parser
 
 
@@ -78,10 +85,51 @@ def _check_priors(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Published anchors quoted beside kneebayes' figures (see README, "Validation").
+ANCHORS = (
+    ("symptom checkers (Semigran et al., BMJ 2015)", "34%", "51%", "80% of emergencies triaged correctly"),
+    ("physicians (Semigran et al., JAMA Intern Med 2016)", "72%", "84%", ""),
+)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ._evaluate import evaluate, load_vignettes
+    from ._model import load_model
+
+    model = load_model(args.priors)
+    vignettes = load_vignettes(args.file, model)
+    parts = {"tune": "tune", "heldout": "heldout", "all": None}
+    results = {}
+    for name, split in parts.items():
+        if split is None or (vignettes["split"] == split).any():
+            results[name] = evaluate(model, vignettes, split=split, progress=args.progress)
+    if args.json:
+        print(json.dumps({name: r.summary() for name, r in results.items()}, indent=2))
+        return 0
+    print(f"{'split':<8} {'n':>4} {'top-1':>7} {'top-3':>7} {'mean rank':>10} {'Brier':>7} {'log loss':>9} "
+          f"{'urgent+ ok':>10} {'under (urgent+)':>16} {'under (any)':>12} {'over':>6}")
+    for name, r in results.items():
+        print(f"{name:<8} {r.n:>4} {r.top1:>7.1%} {r.top3:>7.1%} {r.mean_rank:>10.2f} {r.brier:>7.3f} "
+              f"{r.log_loss:>9.3f} {r.urgent_triaged:>10.1%} {r.under_triage_urgent:>16} {r.under_triage:>12} "
+              f"{r.over_triage:>6}")
+    print()
+    print("Published anchors (on their own case sets):")
+    for who, top1, top3, extra in ANCHORS:
+        print(f"  {who}: top-1 {top1}, top-3 {top3}" + (f"; {extra}" if extra else ""))
+    print()
+    print("Confusion (rows: final diagnosis, columns: top-1 cause), all vignettes:")
+    confusion = results["all"].confusion
+    print(confusion.loc[:, confusion.sum(axis=0) > 0].to_string())
+    if args.cases:
+        print()
+        print(results["all"].cases.to_string())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _build_parser().parse_args(argv)
-    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors}
+    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
     except KneeBayesError as err:

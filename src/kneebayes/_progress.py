@@ -1,0 +1,34 @@
+"""A progress bar for long batch runs: tqdm when installed, else a plain counter on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def progress_bar(total: int, unit: str = "patient") -> Iterator[Callable[[int], None]]:
+    """Yield a function to call with the number of items just finished.
+
+    Uses ``tqdm.auto`` (a widget in Jupyter) when it is installed, otherwise prints
+    a counter on standard error.
+    """
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        done = 0
+
+        def update(n: int) -> None:
+            nonlocal done
+            done += n
+            print(f"\r{done}/{total} {unit}s", end="", file=sys.stderr, flush=True)
+
+        yield update
+        print(file=sys.stderr)
+        return
+    bar = tqdm(total=total, unit=unit)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
