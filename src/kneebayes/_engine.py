@@ -16,7 +16,8 @@ How it works, in five steps:
    which sums them out exactly.
 4. ``log W + log L`` is normalised per patient in log space (no underflow), and
    posteriors are ``softmax(log W + log L) @ configs``.
-5. Patients are processed in chunks so memory stays bounded.
+5. Patients are processed in chunks so memory stays bounded, and within a chunk
+   ``W`` is computed once per distinct pattern of risk-factor and age answers.
 
 Every number is computed from :class:`~kneebayes._parameters.Parameters`; pgmpy
 is never imported. The tests check this engine against pgmpy's
@@ -37,7 +38,7 @@ from ._errors import ImpossibleEvidenceError
 from ._parameters import FloatArray, Parameters
 
 #: Patients per chunk; memory per chunk is about 4 * 2**C * 8 bytes per patient.
-DEFAULT_CHUNK = 2048
+DEFAULT_CHUNK = 1024
 
 UNKNOWN = -1
 
@@ -66,6 +67,10 @@ class EvidenceArrays:
     def chunk(self, start: int, stop: int) -> EvidenceArrays:
         """Rows ``start`` to ``stop``."""
         return EvidenceArrays(self.findings[start:stop], self.risk_factors[start:stop], self.age_band[start:stop])
+
+    def take(self, rows: npt.NDArray[np.int64]) -> EvidenceArrays:
+        """The given rows."""
+        return EvidenceArrays(self.findings[rows], self.risk_factors[rows], self.age_band[rows])
 
 
 class ExactEngine:
@@ -166,6 +171,14 @@ class ExactEngine:
         with np.errstate(divide="ignore"):
             return np.log(joint.reshape(len(ev), self.n_configurations))
 
+    def _log_prior_deduplicated(self, ev: EvidenceArrays) -> FloatArray:
+        """:meth:`log_prior`, computed once per distinct pattern of risk-factor and age evidence."""
+        roots = np.concatenate([ev.age_band[:, None], ev.risk_factors.astype(np.int64)], axis=1)
+        unique, first, inverse = np.unique(roots, axis=0, return_index=True, return_inverse=True)
+        if len(unique) == len(ev):
+            return self.log_prior(ev)
+        return self.log_prior(ev.take(first))[inverse.reshape(-1)]
+
     # ---- posteriors -------------------------------------------------------------
     def log_likelihood(self, ev: EvidenceArrays) -> FloatArray:
         """``log P(finding evidence | causes = k)`` for each patient, shape (N, K)."""
@@ -200,7 +213,7 @@ class ExactEngine:
         for start in range(0, len(ev), chunk_size):
             stop = min(start + chunk_size, len(ev))
             part = ev.chunk(start, stop)
-            logits = self.log_prior(part) + self.log_likelihood(part)
+            logits = self._log_prior_deduplicated(part) + self.log_likelihood(part)
             top = logits.max(axis=1, keepdims=True)
             bad = ~np.isfinite(top[:, 0])
             if bad.any():
