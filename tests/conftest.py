@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import kneebayes
 
@@ -65,3 +67,11 @@ def tiny_folder(tmp_path: Path) -> Path:
 def model() -> kneebayes.Model:
     """The model of the shipped priors."""
     return kneebayes.load_model()
+
+
+# ---- Hypothesis profiles ------------------------------------------------------------------------
+# "ci" (the default) is deterministic: the same examples on every run and no example database, so
+# a run's duration and outcome never change; HYPOTHESIS_PROFILE=dev draws fresh random examples.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=False)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -27,12 +27,19 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A parsed CSV file: its leading comment block, its header and its rows."""
+    """A parsed CSV file: its leading comment block, its header and its rows.
+
+    ``comments`` holds the other comment lines (between rows, at the end) with
+    their line numbers, and ``header_line`` the header's, so that
+    :func:`render_table` can put them back where they were.
+    """
 
     name: str
     header_comment: str
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
+    comments: tuple[tuple[int, str], ...] = ()
+    header_line: int = 0
 
 
 class _NumberedLines:
@@ -84,7 +91,8 @@ def read_table(
         )
         return None
     if "\x00" in text:
-        problems.append(Problem(name, None, None, None, "file must be text; it contains NUL bytes"))
+        line = text[: text.index("\x00")].count("\n") + 1
+        problems.append(Problem(name, line, None, None, "file must be text; it contains NUL bytes"))
         return None
     comment = _leading_comment(text)
     lines = _NumberedLines(text)
@@ -125,10 +133,18 @@ def read_table(
                     )
                 )
                 continue
-            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values)}))
+            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values, strict=True)}))
     except csv.Error as err:
-        problems.append(Problem(name, lines.line, None, None, f"malformed CSV (truncated file or unclosed quote?): {err}"))
-    return Table(name, comment, tuple(header), tuple(rows))
+        problems.append(
+            Problem(name, lines.line, None, None, f"malformed CSV (truncated file or unclosed quote?): {err}")
+        )
+    leading = len(comment.splitlines()) if comment else 0
+    others = tuple(
+        (number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if number > leading and line.strip().startswith("#")
+    )
+    return Table(name, comment, tuple(header), tuple(rows), others, header_line)
 
 
 def _leading_comment(text: str) -> str:
@@ -141,13 +157,23 @@ def _leading_comment(text: str) -> str:
     return "\n".join(out)
 
 
-def write_table(table_comment: str, columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
-    """Render a table as CSV text: the comment block, the header, then the rows."""
+def render_table(table: Table) -> str:
+    """Render a table as CSV text: its comment lines where they were, the header and the rows."""
     buffer = io.StringIO()
-    if table_comment:
-        buffer.write(table_comment.rstrip("\n") + "\n")
+    if table.header_comment:
+        buffer.write(table.header_comment.rstrip("\n") + "\n")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(c, "") for c in columns])
+    pending = sorted(table.comments)
+
+    def comments_before(line: float) -> None:
+        while pending and pending[0][0] < line:
+            buffer.write(pending.pop(0)[1] + "\n")
+
+    comments_before(table.header_line)
+    writer.writerow(table.columns)
+    for row in table.rows:
+        comments_before(row.line)
+        writer.writerow([row.fields.get(c, "") for c in table.columns])
+    comments_before(float("inf"))
     return buffer.getvalue()
+

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._csvfile import Row, Table, read_table, write_table
+from ._csvfile import Row, Table, read_table, render_table
 from ._errors import PriorsError, Problem
 from ._graph import find_cycle
 from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, did_you_mean
@@ -301,8 +301,9 @@ class Priors:
 
         Every file is first written to a temporary file in the target folder;
         only when all are written are they moved into place with
-        :func:`os.replace`, so a failure leaves the old files intact. Comments,
-        notes and extra columns are kept.
+        :func:`os.replace`; if moving one fails, the files already moved get
+        their old bytes back. So a failure leaves the old files intact.
+        Comments, notes and extra columns are kept.
 
         Parameters
         ----------
@@ -326,19 +327,30 @@ class Priors:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         staged: list[tuple[str, Path]] = []
+        old: dict[str, bytes] = {}
+        replaced: list[str] = []
         try:
             for name, table in self._tables.items():
-                text = write_table(
-                    table.header_comment, table.columns, [dict(r.fields) for r in table.rows]
-                )
+                text = render_table(table)
                 handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
                 staged.append((name, Path(temp)))
                 with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                     stream.write(text)
                     stream.flush()
                     os.fsync(stream.fileno())
+            for name, _ in staged:
+                if (folder / name).is_file():
+                    old[name] = (folder / name).read_bytes()
             for name, temp in staged:
                 os.replace(temp, folder / name)
+                replaced.append(name)
+        except BaseException:
+            for name in replaced:  # moving failed midway: put the old files back
+                if name in old:
+                    (folder / name).write_bytes(old[name])
+                else:
+                    (folder / name).unlink()
+            raise
         finally:
             for _, temp in staged:
                 if temp.exists():
@@ -454,7 +466,8 @@ class _Checker:
             return
         if text.lower() == EXPERT_ESTIMATE:
             if needs_range:
-                self.add(table, row, "high", row.fields["high"], "an expert estimate needs a plausible range: low must be below high")
+                self.add(table, row, "high", row.fields["high"],
+                         "an expert estimate needs a plausible range: low must be below high")
             return
         for key in (k.strip() for k in text.split(";")):
             if key not in self.references:
@@ -517,7 +530,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     for row in vocab_rows:
         ident = row.fields["id"]
         if not _ID.match(ident):
-            check.add(vocab_table, row, "id", ident, "must be lowercase letters, digits and underscores, starting with a letter")
+            check.add(vocab_table, row, "id", ident,
+                      "must be lowercase letters, digits and underscores, starting with a letter")
             continue
         if not check.known(vocab_table, row, "kind", KINDS, "kind"):
             continue
@@ -646,7 +660,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
             leak = leaks.get(row.fields["finding"])
             if leak is not None and not numbers[0] > leak:
                 check.add(t, row, "probability", row.fields["probability"],
-                          f"must be above the finding's leak ({leak:g} in findings.csv): a cause cannot make a finding rarer")
+                          f"must be above the finding's leak ({leak:g} in findings.csv): "
+                          "a cause cannot make a finding rarer")
                 continue
             links.append({"finding": row.fields["finding"], "cause": row.fields["cause"], "probability": numbers[0],
                           "low": numbers[1], "high": numbers[2], "source": row.fields["source"]})
@@ -660,7 +675,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         ok = check.known(t, row, "level", TRIAGE_LEVELS[1:], "triage level")
         present = tuple(fields["when_present"].split())
         for ident in present:
-            ok &= check.known(t, Row(row.line, {"when_present": ident}), "when_present", finding_ids + rf_ids, "finding id")
+            ok &= check.known(t, Row(row.line, {"when_present": ident}), "when_present", finding_ids + rf_ids,
+                              "finding id")
         cause = fields["when_cause"] or None
         at_least = None
         if cause is not None:
@@ -685,10 +701,17 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                                      fields["source"]))
     if not check.problems or rules:
         for flag in by_kind["red_flag"]:
-            if not any(r.when_present == (flag,) and r.when_cause is None and r.level in ("urgent", "emergency")
-                       for r in rules):
-                check.add(t, None, "when_present", flag,
-                          "every red_flag id needs a rule of its own (when_present is that id alone) at level urgent or emergency")
+            own = [r for r in rules if r.when_present == (flag,) and r.when_cause is None]
+            if any(r.level in ("urgent", "emergency") for r in own):
+                continue
+            if own:  # the rule is there but at a lower level: point at it
+                row = next(row for row in rows if row.fields["id"] == own[0].id)
+                check.add(t, row, "level", row.fields["level"],
+                          f"the rule of red_flag id {flag!r} must be at level urgent or emergency")
+                continue
+            check.add(t, None, "when_present", flag,
+                      "every red_flag id needs a rule of its own (when_present is that id alone) "
+                      "at level urgent or emergency")
 
     # settings
     t = tables["settings.csv"]

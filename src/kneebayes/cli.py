@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ._display import DISCLAIMER
-from ._errors import KneeBayesError
+from ._errors import KneeBayesError, PriorsError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,6 +126,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(err: KneeBayesError) -> str:
+    """Say what went wrong in one line; a priors folder's first problem stands for the others."""
+    if isinstance(err, PriorsError) and err.problems:
+        first = err.problems[0]
+        line = str(first) if first.file == err.folder else f"priors folder {err.folder}: {first}"
+        more = len(err.problems) - 1
+        if more:
+            line += f" (and {more} more: run 'kneebayes check-priors {err.folder}' to list them all)"
+        return line
+    return " ".join(str(err).splitlines())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _build_parser().parse_args(argv)
@@ -133,12 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except KneeBayesError as err:
-        message = str(err)
         if args.command == "check-priors":
-            print(message, file=sys.stderr)
+            print(str(err), file=sys.stderr)
         else:
-            print(f"kneebayes: error: {message.splitlines()[0] if len(message.splitlines()) == 1 else message}",
-                  file=sys.stderr)
+            print(f"kneebayes: error: {_one_line(err)}", file=sys.stderr)
         return 2
 
 

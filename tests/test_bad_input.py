@@ -1,0 +1,351 @@
+"""Bad evidence raises a clear KneeBayesError (also a ValueError), never a traceback or a NaN result."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kneebayes
+from kneebayes import (
+    ContradictoryEvidenceError,
+    EvidenceError,
+    ImpossibleEvidenceError,
+    InvalidAgeError,
+    KneeBayesError,
+    Model,
+    UnknownIdError,
+)
+from kneebayes._engine import UNKNOWN, EvidenceArrays, ExactEngine
+
+
+def _shipped_diagnose(model: Model) -> Callable[..., Any]:
+    return kneebayes.diagnose
+
+
+def _model_diagnose(model: Model) -> Callable[..., Any]:
+    return model.diagnose
+
+
+#: Both entry points: the module-level shortcut and a loaded model's method.
+ENTRY_POINTS = pytest.mark.parametrize("entry", [_model_diagnose, _shipped_diagnose], ids=["model", "shortcut"])
+
+
+def refused(call: Callable[[], object], kind: type[KneeBayesError] = KneeBayesError) -> KneeBayesError:
+    """Run ``call``, check it raises ``kind`` (a KneeBayesError and a ValueError), and return the error."""
+    with pytest.raises(kind) as info:
+        result = call()
+        pytest.fail(f"no error; got {result!r}")
+    err = info.value
+    assert isinstance(err, KneeBayesError)
+    assert isinstance(err, ValueError)
+    assert "\n" not in str(err)
+    return err
+
+
+# ---- ids ------------------------------------------------------------------------------------
+
+
+@ENTRY_POINTS
+@pytest.mark.parametrize(
+    ("present", "absent", "typo", "suggestion"),
+    [
+        (["lump_behnd_knee"], None, "lump_behnd_knee", "lump_behind_knee"),
+        (["stiffness"], ["fevr"], "fevr", "fever"),
+        (["recent_imobility"], None, "recent_imobility", "recent_immobility"),
+    ],
+)
+def test_unknown_id_suggests_the_closest(
+    model: Model, entry: Callable[[Model], Any], present: list[str], absent: list[str] | None, typo: str,
+    suggestion: str,
+) -> None:
+    """A misspelt id raises UnknownIdError naming it and suggesting the closest valid id."""
+    err = refused(lambda: entry(model)(present=present, absent=absent), UnknownIdError)
+    assert repr(typo) in str(err)
+    assert f"did you mean {suggestion!r}" in str(err)
+
+
+def test_unrelated_unknown_id_lists_valid_ids(model: Model) -> None:
+    """An id close to nothing raises UnknownIdError listing the valid ids."""
+    err = refused(lambda: model.diagnose(present=["xyzzy"]), UnknownIdError)
+    assert "valid ids are:" in str(err) and "lump_behind_knee" in str(err)
+
+
+@ENTRY_POINTS
+def test_same_id_present_and_absent_is_contradictory(model: Model, entry: Callable[[Model], Any]) -> None:
+    """The same id both present and absent raises ContradictoryEvidenceError naming it."""
+    err = refused(lambda: entry(model)(present=["fever", "swelling"], absent=["swelling"]),
+                  ContradictoryEvidenceError)
+    assert "'swelling'" in str(err)
+
+
+@ENTRY_POINTS
+@pytest.mark.parametrize("where", ["present", "absent"])
+def test_cause_given_as_finding_is_refused(model: Model, entry: Callable[[Model], Any], where: str) -> None:
+    """A cause id reported as a finding raises UnknownIdError saying it is a cause."""
+    err = refused(lambda: entry(model)(**{where: ["dvt"]}), UnknownIdError)
+    assert "'dvt' is a cause" in str(err)
+
+
+# ---- types of the lists ------------------------------------------------------------------------
+
+
+@ENTRY_POINTS
+@pytest.mark.parametrize("where", ["present", "absent"])
+def test_plain_string_instead_of_list(model: Model, entry: Callable[[Model], Any], where: str) -> None:
+    """A single string instead of a list raises EvidenceError showing how to write the list."""
+    err = refused(lambda: entry(model)(**{where: "fever"}), EvidenceError)
+    assert f"{where}=['fever']" in str(err)
+
+
+@pytest.mark.parametrize("items", [[1], [None], ["fever", 2.5], [b"fever"], [["fever"]]], ids=repr)
+def test_non_string_items_are_refused(model: Model, items: list[object]) -> None:
+    """A list holding something other than id strings raises EvidenceError."""
+    err = refused(lambda: model.diagnose(present=items), EvidenceError)
+    assert "must hold id strings" in str(err)
+
+
+@pytest.mark.parametrize("value", [5, 3.0, object()], ids=["int", "float", "object"])
+def test_non_iterable_evidence_is_refused(model: Model, value: object) -> None:
+    """Something that is not a list at all raises EvidenceError."""
+    err = refused(lambda: model.diagnose(absent=value), EvidenceError)  # type: ignore[arg-type]
+    assert "must be a list of ids" in str(err)
+
+
+def test_bytes_instead_of_list_is_refused(model: Model) -> None:
+    """A bytes object is not taken for a list of ids."""
+    refused(lambda: model.diagnose(present=b"fever"), EvidenceError)  # type: ignore[arg-type]
+
+
+# ---- age ------------------------------------------------------------------------------------------
+
+
+BAD_AGES = [-1, -0.001, 120.5, 121, 1e9, math.nan, math.inf, -math.inf, "58", "", True, False, np.bool_(True),
+            complex(40, 0), [40]]
+
+
+@ENTRY_POINTS
+@pytest.mark.parametrize("age", BAD_AGES, ids=repr)
+def test_bad_age_is_refused(model: Model, entry: Callable[[Model], Any], age: object) -> None:
+    """An age that is negative, above 120, NaN, infinite, text, a bool or not a number raises InvalidAgeError."""
+    err = refused(lambda: entry(model)(present=["stiffness"], age=age), InvalidAgeError)
+    assert "'age'" in str(err)
+
+
+@pytest.mark.parametrize("age", [0, 0.0, 17.5, 120, np.int64(64), np.float32(30.5)], ids=repr)
+def test_good_ages_at_the_edges_are_accepted(model: Model, age: object) -> None:
+    """Ages from 0 to 120 inclusive, numpy numbers included, are accepted and give finite posteriors."""
+    result = model.diagnose(present=["stiffness"], age=age)  # type: ignore[arg-type]
+    assert result.age == float(age)  # type: ignore[arg-type]
+    assert np.isfinite(result.probabilities.to_numpy()).all()
+
+
+# ---- engine -------------------------------------------------------------------------------------------
+
+
+def test_unknown_engine_is_a_value_error_naming_it(model: Model) -> None:
+    """An unknown engine name raises a ValueError that names it and the valid engines."""
+    with pytest.raises(ValueError, match="'torch'") as info:
+        model.diagnose(present=["stiffness"], engine="torch")  # type: ignore[arg-type]
+    assert "'numpy'" in str(info.value) and "'pgmpy'" in str(info.value)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="bug in _model.py: Model.diagnose raises a plain ValueError for an unknown engine")
+def test_unknown_engine_is_a_kneebayes_error(model: Model) -> None:
+    """An unknown engine name raises a KneeBayesError, like every other bad argument."""
+    with pytest.raises(ValueError) as info:
+        model.diagnose(present=["stiffness"], engine="torch")  # type: ignore[arg-type]
+    assert isinstance(info.value, KneeBayesError)
+
+
+# ---- diagnose_many ---------------------------------------------------------------------------------------
+
+
+def test_many_unknown_column_suggests_the_closest(model: Model) -> None:
+    """An unknown column raises UnknownIdError with a suggestion."""
+    frame = pd.DataFrame({"fever": [True], "lump_behnd_knee": [True]})
+    err = refused(lambda: model.diagnose_many(frame), UnknownIdError)
+    assert "did you mean 'lump_behind_knee'" in str(err)
+
+
+def test_many_cause_column_is_refused(model: Model) -> None:
+    """A cause column raises UnknownIdError saying causes are inferred."""
+    err = refused(lambda: model.diagnose_many(pd.DataFrame({"dvt": [True]})), UnknownIdError)
+    assert "cause" in str(err)
+
+
+def test_many_non_string_column_is_refused(model: Model) -> None:
+    """A column that is not named by a string raises UnknownIdError."""
+    refused(lambda: model.diagnose_many(pd.DataFrame({0: [True]})), UnknownIdError)
+
+
+@pytest.mark.parametrize("value", ["yes", 2, 0.5, -1, "True", "1", math.inf], ids=repr)
+def test_many_bad_value_is_refused(model: Model, value: object) -> None:
+    """A value other than True, False, 1, 0 or missing raises EvidenceError naming the column and row."""
+    frame = pd.DataFrame({"fever": [True, value]}, index=["ann", "bob"])
+    err = refused(lambda: model.diagnose_many(frame), EvidenceError)
+    assert "'fever'" in str(err) and "'bob'" in str(err)
+
+
+@pytest.mark.parametrize("age", [-5, 121, math.inf, "old", True], ids=repr)
+def test_many_bad_age_is_refused(model: Model, age: object) -> None:
+    """A bad value in the age column raises InvalidAgeError."""
+    frame = pd.DataFrame({"fever": [True, False], "age": [40, age]})
+    refused(lambda: model.diagnose_many(frame), InvalidAgeError)
+
+
+def test_many_not_a_frame_is_refused(model: Model) -> None:
+    """Something other than a DataFrame raises EvidenceError."""
+    refused(lambda: model.diagnose_many([{"fever": True}]), EvidenceError)  # type: ignore[arg-type]
+
+
+def test_many_missing_values_are_unknown_not_nan(model: Model) -> None:
+    """Missing values (None, NaN, pandas NA) count as unknown and every posterior stays finite."""
+    frame = pd.DataFrame({
+        "fever": pd.array([True, None, False], dtype="boolean"),
+        "swelling": [1.0, math.nan, 0.0],
+        "smoking": [None, True, False],
+        "age": pd.array([None, 30, 75], dtype="Int64"),
+    })
+    out = model.diagnose_many(frame)
+    assert np.isfinite(out[list(model.causes)].to_numpy()).all()
+    assert list(out["triage"][:1]) == ["urgent"]
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError,
+                   reason="bug in _model.py: a frame with a repeated column name crashes with AttributeError")
+def test_many_repeated_column_is_refused(model: Model) -> None:
+    """A frame naming the same id twice raises a KneeBayesError, not an AttributeError."""
+    frame = pd.DataFrame([[True, False]], columns=["fever", "fever"])
+    refused(lambda: model.diagnose_many(frame), EvidenceError)
+
+
+@pytest.mark.xfail(strict=True, reason="bug in _model.py/_engine.py: chunk_size <= 0 is not checked; a negative "
+                                       "chunk_size returns uninitialised memory as posteriors")
+@pytest.mark.parametrize("chunk_size", [0, -1])
+def test_many_bad_chunk_size_is_refused(model: Model, chunk_size: int) -> None:
+    """A chunk size below 1 raises a ValueError instead of returning unset posteriors."""
+    with pytest.raises(ValueError, match="chunk_size"):
+        model.diagnose_many(pd.DataFrame({"fever": [True]}), chunk_size=chunk_size)
+
+
+# ---- impossible evidence -------------------------------------------------------------------------
+
+
+def _no_fever_model(model: Model) -> Model:
+    """Return the shipped model with fever made impossible (no leak, no cause produces it) by hand."""
+    p = model.parameters
+    f = p.findings.index("fever")
+    leak, q = p.leak.copy(), p.q.copy()
+    leak[f], q[:, f] = 0.0, 0.0
+    return Model(model.priors, dataclasses.replace(p, leak=leak, q=q))
+
+
+def test_impossible_evidence_raises_instead_of_nan(model: Model) -> None:
+    """Evidence of probability zero raises ImpossibleEvidenceError through diagnose, not a NaN result."""
+    impossible = _no_fever_model(model)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the hand-made parameters hold log(0) on purpose
+        err = refused(lambda: impossible.diagnose(present=["fever", "stiffness"]), ImpossibleEvidenceError)
+    assert "probability zero" in str(err)
+
+
+def test_engine_guard_names_the_impossible_rows(model: Model) -> None:
+    """The exact engine's guard raises ImpossibleEvidenceError naming only the impossible rows, across chunks."""
+
+    class ZeroForTheYoung(ExactEngine):
+        """An engine whose prior gives the first age band probability zero."""
+
+        def log_prior(self, ev: EvidenceArrays) -> np.ndarray:
+            out = super().log_prior(ev)
+            out[ev.age_band == 0] = -np.inf
+            return out
+
+    engine = ZeroForTheYoung(model.parameters)
+    n = 7
+    ev = EvidenceArrays(
+        np.full((n, len(model.parameters.findings)), UNKNOWN, dtype=np.int8),
+        np.full((n, len(model.parameters.risk_factors)), UNKNOWN, dtype=np.int8),
+        np.array([2, 1, UNKNOWN, 0, 3, 2, 0], dtype=np.int64),
+    )
+    with pytest.raises(ImpossibleEvidenceError, match=r"row\(s\) 3 ") as info:
+        engine.posteriors(ev, chunk_size=2)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(ImpossibleEvidenceError, match=r"row\(s\) 3, 6 "):
+        engine.posteriors(ev, chunk_size=10)
+    fine = engine.posteriors(EvidenceArrays(ev.findings[:3], ev.risk_factors[:3], ev.age_band[:3]))
+    assert np.isfinite(fine).all()
+
+
+def _underflowing_model() -> Model:
+    """Build valid but extreme priors: three causes certain at 70+, each producing all its findings."""
+    priors = kneebayes.load_priors()
+    frame = priors.to_frame()
+    forced = ("dvt", "osteoarthritis", "bakers_cyst")
+    almost_one = 1 - 1e-12
+    for cause in forced:
+        priors = priors.with_value("base_rate", cause, almost_one, high=almost_one)
+        priors = priors.with_value("odds_ratio", f"{cause}|70_plus", 1e12, high=1e12)
+    links = frame[(frame["kind"] == "finding_probability") & frame["target"].str.endswith(forced)]
+    for target in links["target"]:
+        priors = priors.with_value("finding_probability", target, almost_one, high=almost_one)
+    return Model.from_priors(priors)
+
+
+@pytest.fixture(scope="module")
+def underflowing_model() -> Model:
+    """Return a model in which every finding absent at age 80 underflows in linear space."""
+    return _underflowing_model()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
+def test_underflowing_evidence_with_pgmpy_raises_instead_of_nan(underflowing_model: Model) -> None:
+    """Evidence whose probability underflows to zero in pgmpy raises ImpossibleEvidenceError, not NaN."""
+    absent = list(underflowing_model.parameters.findings)
+    refused(lambda: underflowing_model.diagnose(absent=absent, age=80, engine="pgmpy"), ImpossibleEvidenceError)
+
+
+def test_underflowing_evidence_with_numpy_stays_finite(underflowing_model: Model) -> None:
+    """The log-space numpy engine gives finite posteriors in [0, 1] for the same extreme evidence."""
+    absent = list(underflowing_model.parameters.findings)
+    result = underflowing_model.diagnose(absent=absent, age=80)
+    values = result.probabilities.to_numpy()
+    assert np.isfinite(values).all()
+    # up to one rounding step above 1: see test_certain_posterior_is_at_most_1 in test_properties.py
+    assert ((values >= 0) & (values <= 1 + 1e-15)).all()
+    assert result.probabilities["dvt"] == pytest.approx(1.0)
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
+                   reason="bug in _pgmpy_model.py: pgmpy's 0/0 RuntimeWarning escapes pgmpy_posteriors")
+def test_underflowing_evidence_with_pgmpy_is_quiet(underflowing_model: Model) -> None:
+    """Refusing underflowing evidence with pgmpy emits no numpy RuntimeWarning."""
+    absent = list(underflowing_model.parameters.findings)
+    refused(lambda: underflowing_model.diagnose(absent=absent, age=80, engine="pgmpy"), ImpossibleEvidenceError)
+
+
+# ---- never NaN --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        {},
+        {"present": [], "absent": []},
+        {"present": ["fever", "fever"]},
+        {"present": ("stiffness",), "absent": {"fever"}},
+        {"present": iter(["calf_swelling", "recent_immobility"]), "age": 64},
+    ],
+    ids=["nothing", "empty_lists", "repeated_id", "tuple_and_set", "iterator"],
+)
+def test_odd_but_valid_evidence_gives_finite_results(model: Model, evidence: dict[str, Any]) -> None:
+    """Empty lists, repeated ids, tuples, sets and iterators are accepted and give finite posteriors."""
+    result = model.diagnose(**evidence)
+    values = result.probabilities.to_numpy()
+    assert np.isfinite(values).all()
+    assert ((values >= 0) & (values <= 1)).all()
