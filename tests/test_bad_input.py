@@ -155,8 +155,6 @@ def test_unknown_engine_is_a_value_error_naming_it(model: Model) -> None:
     assert "'numpy'" in str(info.value) and "'pgmpy'" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="bug in _model.py: Model.diagnose raises a plain ValueError for an unknown engine")
 def test_unknown_engine_is_a_kneebayes_error(model: Model) -> None:
     """An unknown engine name raises a KneeBayesError, like every other bad argument."""
     with pytest.raises(ValueError) as info:
@@ -218,16 +216,12 @@ def test_many_missing_values_are_unknown_not_nan(model: Model) -> None:
     assert list(out["triage"][:1]) == ["urgent"]
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="bug in _model.py: a frame with a repeated column name crashes with AttributeError")
 def test_many_repeated_column_is_refused(model: Model) -> None:
     """A frame naming the same id twice raises a KneeBayesError, not an AttributeError."""
     frame = pd.DataFrame([[True, False]], columns=["fever", "fever"])
     refused(lambda: model.diagnose_many(frame), EvidenceError)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in _model.py/_engine.py: chunk_size <= 0 is not checked; a negative "
-                                       "chunk_size returns uninitialised memory as posteriors")
 @pytest.mark.parametrize("chunk_size", [0, -1])
 def test_many_bad_chunk_size_is_refused(model: Model, chunk_size: int) -> None:
     """A chunk size below 1 raises a ValueError instead of returning unset posteriors."""
@@ -321,8 +315,6 @@ def test_underflowing_evidence_with_numpy_stays_finite(underflowing_model: Model
     assert result.probabilities["dvt"] == pytest.approx(1.0)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="bug in _pgmpy_model.py: pgmpy's 0/0 RuntimeWarning escapes pgmpy_posteriors")
 def test_underflowing_evidence_with_pgmpy_is_quiet(underflowing_model: Model) -> None:
     """Refusing underflowing evidence with pgmpy emits no numpy RuntimeWarning."""
     absent = list(underflowing_model.parameters.findings)

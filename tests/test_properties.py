@@ -242,8 +242,6 @@ def test_extreme_valid_priors_give_finite_results(
     assert_red_flags_win(model, result, present)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in _engine.py: posteriors are not clipped to [0, 1]; "
-                                       "a certain cause comes out as 1.0000000000000002")
 def test_certain_posterior_is_at_most_1() -> None:
     """Every finding present under priors that make findings near-certain gives posteriors of at most 1."""
     rows = FRAME[FRAME["kind"].isin(["leak", "finding_probability", "base_rate"])]

@@ -175,3 +175,12 @@ def test_failed_save_into_a_new_folder_leaves_no_file(
     with pytest.raises(Boom):
         shipped.save(folder)
     assert list(folder.iterdir()) == []
+
+
+def test_unchanged_priors_save_byte_for_byte(tmp_path: Path) -> None:
+    """Saving unedited shipped priors reproduces every file byte for byte, readable by others (not 0600)."""
+    source = kneebayes.shipped_priors_path()
+    kneebayes.load_priors().save(tmp_path)
+    for path in sorted(source.glob("*.csv")):
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes().replace(b"\r\n", b"\n"), path.name
+        assert (tmp_path / path.name).stat().st_mode & 0o044, path.name

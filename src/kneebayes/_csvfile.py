@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._errors import Problem
@@ -23,6 +23,7 @@ class Row:
 
     line: int
     fields: dict[str, str]
+    raw: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Table:
     rows: tuple[Row, ...]
     comments: tuple[tuple[int, str], ...] = ()
     header_line: int = 0
+    header_raw: str = ""
 
 
 class _NumberedLines:
@@ -48,6 +50,13 @@ class _NumberedLines:
     def __init__(self, text: str) -> None:
         self._lines = text.splitlines(keepends=True)
         self.line = 0
+        self._taken: list[str] = []
+
+    def take(self) -> str:
+        """The lines yielded since the last call, as written (line ends made ``\\n``)."""
+        text = "".join(line.rstrip("\r\n") + "\n" for line in self._taken)
+        self._taken = []
+        return text
 
     def __iter__(self) -> Iterator[str]:
         for number, line in enumerate(self._lines, start=1):
@@ -55,6 +64,7 @@ class _NumberedLines:
             if not stripped or stripped.startswith("#"):
                 continue
             self.line = number
+            self._taken.append(line)
             yield line
 
 
@@ -107,6 +117,7 @@ def read_table(
         return None
     header = [h.strip() for h in header]
     header_line = lines.line
+    header_raw = lines.take()
     seen: set[str] = set()
     for column in header:
         if column in seen:
@@ -133,7 +144,8 @@ def read_table(
                     )
                 )
                 continue
-            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values, strict=True)}))
+            raw = lines.take()
+            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values, strict=True)}, raw))
     except csv.Error as err:
         problems.append(
             Problem(name, lines.line, None, None, f"malformed CSV (truncated file or unclosed quote?): {err}")
@@ -144,7 +156,7 @@ def read_table(
         for number, line in enumerate(text.splitlines(), start=1)
         if number > leading and line.strip().startswith("#")
     )
-    return Table(name, comment, tuple(header), tuple(rows), others, header_line)
+    return Table(name, comment, tuple(header), tuple(rows), others, header_line, header_raw)
 
 
 def _leading_comment(text: str) -> str:
@@ -170,10 +182,16 @@ def render_table(table: Table) -> str:
             buffer.write(pending.pop(0)[1] + "\n")
 
     comments_before(table.header_line)
-    writer.writerow(table.columns)
+    if table.header_raw:
+        buffer.write(table.header_raw)
+    else:
+        writer.writerow(table.columns)
     for row in table.rows:
         comments_before(row.line)
-        writer.writerow([row.fields.get(c, "") for c in table.columns])
+        if row.raw:  # unchanged since it was read: write it back byte for byte
+            buffer.write(row.raw)
+        else:
+            writer.writerow([row.fields.get(c, "") for c in table.columns])
     comments_before(float("inf"))
     return buffer.getvalue()
 

@@ -126,7 +126,8 @@ class ExactEngine:
             states = np.zeros((len(grid), len(p.causes)))
             states[:, cause_idx] = grid[:, offset + len(rf_idx):]
             on = p.cause_probability(c, age, rf, states)
-            tensors.append(np.stack([1.0 - on, on], axis=-1).reshape(*cards, 2))
+            off = p.cause_probability(c, age, rf, states, present=False)
+            tensors.append(np.stack([off, on], axis=-1).reshape(*cards, 2))
             terms.append(
                 (age_letter if p.age_parent[c] else "")
                 + "".join(rf_letters[i] for i in rf_idx)
@@ -222,7 +223,8 @@ class ExactEngine:
                     f"the evidence of row(s) {rows} has probability zero (or below floating-point range) under this model"
                 )
             weights = np.exp(logits - top)
-            out[start:stop] = (weights @ self.configs) / weights.sum(axis=1, keepdims=True)
+            # the division can round one ulp above 1 for a certain cause
+            out[start:stop] = np.clip((weights @ self.configs) / weights.sum(axis=1, keepdims=True), 0.0, 1.0)
             if progress is not None:
                 progress(stop - start)
         return out

@@ -4,6 +4,7 @@ Exception tree::
 
     KneeBayesError
      ├── PriorsError (also ValueError)            a priors folder is missing, malformed or invalid
+     ├── OptionError (also ValueError)            an option outside its allowed values
      └── EvidenceError (also ValueError)          what a person reported cannot be used
           ├── UnknownIdError                      an id that is not in the vocabulary
           ├── ContradictoryEvidenceError          the same id both present and absent
@@ -75,6 +76,10 @@ class PriorsError(KneeBayesError, ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{count} {noun} in priors folder {folder}:\n{lines}")
+
+
+class OptionError(KneeBayesError, ValueError):
+    """An option (engine name, chunk size, split...) outside its allowed values."""
 
 
 class EvidenceError(KneeBayesError, ValueError):

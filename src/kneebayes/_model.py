@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
-from ._errors import EvidenceError, UnknownIdError
+from ._errors import EvidenceError, OptionError, UnknownIdError
 from ._evidence import Evidence, check_age, make_evidence
 from ._parameters import Parameters, compile_parameters
 from ._priors import Priors, load_priors
@@ -174,7 +174,7 @@ class Model:
 
             posteriors = pgmpy_posteriors(self._network, self.parameters, evidence)
         else:
-            raise ValueError(f"The 'engine' parameter must be 'numpy' or 'pgmpy'. Got {engine!r} instead.")
+            raise OptionError(f"The 'engine' parameter must be 'numpy' or 'pgmpy'. Got {engine!r} instead.")
         return self._result(evidence, posteriors, engine)
 
     def _arrays(self, evidences: list[Evidence]) -> EvidenceArrays:
@@ -266,6 +266,8 @@ class Model:
         """
         if not isinstance(frame, pd.DataFrame):
             raise EvidenceError(f"diagnose_many expects a pandas DataFrame. Got {type(frame).__name__} instead.")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise OptionError(f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead.")
         p = self.parameters
         ev = self._frame_arrays(frame)
         if progress:
@@ -285,6 +287,9 @@ class Model:
     def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
         p = self.parameters
         allowed = set(self.observable)
+        repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        if repeated:
+            raise EvidenceError(f"diagnose_many got the same column more than once: {', '.join(repeated)}")
         for column in frame.columns:
             if column == "age":
                 continue

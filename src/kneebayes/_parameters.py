@@ -90,7 +90,9 @@ class Parameters:
         """Return the index of the age band that holds ``age`` (in years)."""
         return int(np.searchsorted(self.age_min, age, side="right") - 1)
 
-    def cause_probability(self, c: int, age: npt.NDArray[np.int64], rf: FloatArray, causes: FloatArray) -> FloatArray:
+    def cause_probability(
+        self, c: int, age: npt.NDArray[np.int64], rf: FloatArray, causes: FloatArray, *, present: bool = True
+    ) -> FloatArray:
         """Return P(cause ``c`` present | parents) for rows of parent values.
 
         Parameters
@@ -103,9 +105,11 @@ class Parameters:
             Risk-factor values (0 or 1) of each row.
         causes : ndarray, shape (M, C)
             Cause values (0 or 1) of each row; only the parents of ``c`` are read.
+        present : bool
+            False returns P(cause absent | parents), computed without cancellation.
         """
         score = self.intercept[c] + self.w_age[c][age] + rf @ self.w_rf[c] + causes @ self.w_cause[c]
-        return _sigmoid(score)
+        return _sigmoid(score if present else -score)
 
 
 def _sigmoid(x: FloatArray | float) -> FloatArray:

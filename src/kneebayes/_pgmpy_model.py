@@ -68,8 +68,9 @@ def to_pgmpy(params: Parameters) -> DiscreteBayesianNetwork:
         states = np.zeros((n, len(params.causes)))
         states[:, cause_idx] = grid[:, offset + len(rf_idx):]
         p_on = params.cause_probability(c, age, rf, states)
+        p_off = params.cause_probability(c, age, rf, states, present=False)
         state_names = {cause: STATES, **{p: (bands if p == AGE_NODE else STATES) for p in parents}}
-        cpds.append(cpd_cls(cause, 2, np.vstack([1.0 - p_on, p_on]), evidence=parents or None,
+        cpds.append(cpd_cls(cause, 2, np.vstack([p_off, p_on]), evidence=parents or None,
                             evidence_card=cards or None, state_names=state_names))
 
     for f, finding in enumerate(params.findings):
@@ -77,8 +78,8 @@ def to_pgmpy(params: Parameters) -> DiscreteBayesianNetwork:
         parents = [params.causes[i] for i in parent_idx]
         edges += [(p, finding) for p in parents]
         grid = _grid([2] * len(parent_idx)).astype(float)
-        p_off = (1.0 - params.leak[f]) * np.prod(np.where(grid == 1, 1.0 - params.q[parent_idx, f], 1.0), axis=1)
-        cpds.append(cpd_cls(finding, 2, np.vstack([p_off, 1.0 - p_off]), evidence=parents or None,
+        log_off = np.log1p(-params.leak[f]) + grid @ np.log1p(-params.q[parent_idx, f])
+        cpds.append(cpd_cls(finding, 2, np.vstack([np.exp(log_off), -np.expm1(log_off)]), evidence=parents or None,
                             evidence_card=[2] * len(parents) or None,
                             state_names={finding: STATES, **{p: STATES for p in parents}}))
 
@@ -111,6 +112,7 @@ def pgmpy_posteriors(network: DiscreteBayesianNetwork, params: Parameters, evide
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 on underflow: reported below as an error
         try:
             result = inference.query(list(params.causes), evidence=pgmpy_evidence(evidence), joint=False,
                                      show_progress=False)

@@ -334,6 +334,7 @@ class Priors:
                 text = render_table(table)
                 handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
                 staged.append((name, Path(temp)))
+                os.chmod(temp, _file_mode(folder / name))  # mkstemp makes 0600 files
                 with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                     stream.write(text)
                     stream.flush()
@@ -356,6 +357,15 @@ class Priors:
                 if temp.exists():
                     temp.unlink()
         return folder
+
+
+def _file_mode(path: Path) -> int:
+    """The permission bits a saved file should get: the old file's, else 0666 less the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:

@@ -144,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
+    except BrokenPipeError:  # output piped into a pager or head that closed early
+        sys.stderr.close()
+        return 0
     except KneeBayesError as err:
         if args.command == "check-priors":
             print(str(err), file=sys.stderr)
