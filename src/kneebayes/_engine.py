@@ -113,6 +113,9 @@ class ExactEngine:
         if self._uses_age:
             terms.append("n" + age_letter)
         terms += ["n" + rf_letters[r] for r in self._rf_used]
+        self._batch_only = not terms  # no cause has a root parent: carry the batch axis with ones
+        if self._batch_only:
+            terms.append("n")
         for c in range(len(p.causes)):
             rf_idx = [int(i) for i in np.flatnonzero(p.rf_parent[c])]
             cause_idx = [int(i) for i in np.flatnonzero(p.cause_parent[c])]
@@ -155,15 +158,18 @@ class ExactEngine:
         if self._uses_age:
             age = np.tile(p.age_prevalence, (len(ev), 1))
             known = ev.age_band >= 0
-            age[known] = np.eye(len(p.age_bands))[ev.age_band[known]]
+            age[known] *= np.eye(len(p.age_bands))[ev.age_band[known]]
             weights.append(age)
         for r in self._rf_used:
             state = ev.risk_factors[:, r]
             prevalence = p.rf_prevalence[r]
+            # an answered root keeps its prior weight, so the contraction is the joint with the evidence
             w = np.empty((len(ev), 2))
-            w[:, 0] = np.where(state == UNKNOWN, 1.0 - prevalence, state == 0)
-            w[:, 1] = np.where(state == UNKNOWN, prevalence, state == 1)
+            w[:, 0] = np.where(state == 1, 0.0, 1.0 - prevalence)
+            w[:, 1] = np.where(state == 0, 0.0, prevalence)
             weights.append(w)
+        if self._batch_only:
+            weights.append(np.ones(len(ev)))
         return weights
 
     def log_prior(self, ev: EvidenceArrays) -> FloatArray:
@@ -186,6 +192,34 @@ class ExactEngine:
         present = (ev.findings == 1).astype(float)
         absent = (ev.findings == 0).astype(float)
         return absent @ self.log_absent.T + present @ self.log_present.T
+
+    def log_evidence(self, ev: EvidenceArrays, *, chunk_size: int = DEFAULT_CHUNK) -> FloatArray:
+        """``log P(evidence)`` of each patient, shape (N,): how probable the answers are under the model.
+
+        The predictive probability of an unanswered finding ``f`` is
+        ``exp(log_evidence(with f present) - log_evidence(without f))``.
+        """
+        out = np.empty(len(ev))
+        for start in range(0, len(ev), chunk_size):
+            part = ev.chunk(start, min(start + chunk_size, len(ev)))
+            logits = self._log_prior_deduplicated(part) + self.log_likelihood(part)
+            top = logits.max(axis=1)
+            with np.errstate(invalid="ignore"):
+                out[start:start + len(part)] = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+        return out + self._log_unused_roots(ev)
+
+    def _log_unused_roots(self, ev: EvidenceArrays) -> FloatArray:
+        """log P of answered roots that no cause depends on (they are outside the contraction)."""
+        p = self.params
+        total = np.zeros(len(ev))
+        for r in set(range(len(p.risk_factors))) - set(self._rf_used):
+            state = ev.risk_factors[:, r]
+            total += np.where(state == 1, np.log(p.rf_prevalence[r]), 0.0)
+            total += np.where(state == 0, np.log1p(-p.rf_prevalence[r]), 0.0)
+        if not self._uses_age:
+            known = ev.age_band >= 0
+            total[known] += np.log(p.age_prevalence[ev.age_band[known]])
+        return total
 
     def posteriors(
         self,

@@ -1,0 +1,155 @@
+"""The exact numpy engine: pgmpy agreement on random small models, the mixture identity, batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kneebayes
+from kneebayes._engine import UNKNOWN, EvidenceArrays
+
+from conftest import write_priors
+
+REF = "paper2020,A Author,2020,A paper,J Test,abstract,\n"
+
+
+@st.composite
+def small_models(draw: st.DrawFn) -> dict[str, str]:
+    """Random valid priors folders: 1-4 causes, 0-3 risk factors, 1-4 findings, random links and numbers."""
+    n_c, n_r, n_f = draw(st.integers(1, 4)), draw(st.integers(0, 3)), draw(st.integers(1, 4))
+    prob = st.floats(0.01, 0.9)
+    causes, rfs, fs = [f"c{i}" for i in range(n_c)], [f"r{i}" for i in range(n_r)], [f"f{i}" for i in range(n_f)]
+    vocab = ["kind,id,label,question"] + [f"cause,{c},{c}," for c in causes] + [f"symptom,{f},{f},{f}?" for f in fs]
+    vocab += [f"risk_factor,{r},{r},{r}?" for r in rfs]
+    two_bands = draw(st.booleans())
+    bands = ["id,min_age,max_age,prevalence,low,high,source"]
+    band_ids = ["young", "old"] if two_bands else ["all"]
+    if two_bands:
+        share = draw(st.floats(0.1, 0.9))
+        bands += [f"young,0,50,{share!r},0.0001,1,paper2020", f"old,50,121,{1 - share!r},0.0001,1,paper2020"]
+    else:
+        bands += ["all,0,121,1.0,1.0,1.0,paper2020"]
+    odds = ["cause,factor,odds_ratio,low,high,source"]
+    for i, c in enumerate(causes):
+        for factor in rfs + band_ids[1:] + causes[:i]:  # earlier causes only: acyclic
+            if draw(st.booleans()):
+                odds.append(f"{c},{factor},{draw(st.floats(0.2, 8.0))!r},0.01,100,paper2020")
+    leaks = {f: draw(st.floats(0.001, 0.3)) for f in fs}
+    links = ["finding,cause,probability,low,high,source"]
+    for f in fs:
+        for c in causes:
+            if draw(st.booleans()):
+                p = draw(st.floats(leaks[f] + 0.01, 0.99))
+                links.append(f"{f},{c},{p!r},{leaks[f] + 0.001!r},0.999,paper2020")
+    return {
+        "vocabulary.csv": "\n".join(vocab) + "\n",
+        "references.csv": "key,authors,year,title,journal,checked,numbers\n" + REF,
+        "causes.csv": "id,base_rate,low,high,care,care_source,source\n"
+        + "".join(f"{c},{draw(prob)!r},0.001,0.999,see_doctor,paper2020,paper2020\n" for c in causes),
+        "risk_factors.csv": "id,prevalence,low,high,source\n"
+        + "".join(f"{r},{draw(prob)!r},0.001,0.999,paper2020\n" for r in rfs),
+        "age_bands.csv": "\n".join(bands) + "\n",
+        "cause_risks.csv": "\n".join(odds) + "\n",
+        "findings.csv": "id,leak,low,high,source\n" + "".join(f"{f},{leaks[f]!r},0.0001,0.5,paper2020\n" for f in fs),
+        "finding_links.csv": "\n".join(links) + "\n",
+        "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source\n",
+        "settings.csv": "name,value,low,high,source\ncare_threshold,0.3,0.2,0.5,paper2020\n",
+    }
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=small_models(), data=st.data())
+def test_engine_equals_pgmpy_on_random_small_models(tmp_path: Path, files: dict[str, str], data: st.DataObject) -> None:
+    """On random small networks and random evidence, the numpy engine equals pgmpy's VariableElimination to 1e-9."""
+    folder = write_priors(tmp_path / f"m{abs(hash(str(files)))}", files)
+    model = kneebayes.load_model(folder)
+    states = data.draw(st.lists(st.sampled_from(["present", "absent", "unknown"]),
+                                min_size=len(model.observable), max_size=len(model.observable)))
+    present = [i for i, s in zip(model.observable, states) if s == "present"]
+    absent = [i for i, s in zip(model.observable, states) if s == "absent"]
+    age = data.draw(st.one_of(st.none(), st.integers(0, 120)))
+    ours = model.diagnose(present, absent, age).probabilities
+    reference = model.diagnose(present, absent, age, engine="pgmpy").probabilities
+    assert np.abs(ours - reference.loc[ours.index]).max() < 1e-9
+
+
+def _arrays(model: kneebayes.Model, present: list[str], absent: list[str], age: float | None) -> EvidenceArrays:
+    return model._arrays([model.evidence(present, absent, age)])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_unknown_finding_is_the_mixture_of_its_answers(data: st.DataObject) -> None:
+    """For an unknown finding, the posterior is the mix of the present and absent posteriors, weighted by its predictive probability."""
+    model = kneebayes.load_model()
+    engine = model._engine
+    ids = list(model.observable)
+    chosen = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=6))
+    split = data.draw(st.integers(0, len(chosen)))
+    present, absent = chosen[:split], chosen[split:]
+    age = data.draw(st.one_of(st.none(), st.integers(0, 120)))
+    target = data.draw(st.sampled_from([i for i in ids if i not in chosen]))
+    base = _arrays(model, present, absent, age)
+    with_f = _arrays(model, present + [target], absent, age)
+    without_f = _arrays(model, present, absent + [target], age)
+    p_f = float(np.exp(engine.log_evidence(with_f)[0] - engine.log_evidence(base)[0]))
+    mixture = p_f * engine.posteriors(with_f)[0] + (1 - p_f) * engine.posteriors(without_f)[0]
+    assert 0.0 <= p_f <= 1.0 + 1e-12
+    np.testing.assert_allclose(engine.posteriors(base)[0], mixture, atol=1e-12)
+
+
+def test_diagnose_many_equals_diagnose(model: kneebayes.Model) -> None:
+    """Each row of diagnose_many equals diagnose() on the same evidence, whatever the chunk size."""
+    rng = np.random.default_rng(3)
+    ids = list(model.observable)[:20]
+    values = rng.choice(np.array([True, False, None], dtype=object), size=(40, len(ids)), p=[0.2, 0.2, 0.6])
+    frame = pd.DataFrame(values, columns=ids)
+    frame["age"] = rng.choice([np.nan, 25.0, 55.0, 80.0], size=40)
+    out = model.diagnose_many(frame, chunk_size=7)
+    other = model.diagnose_many(frame, chunk_size=1024)
+    causes = list(model.causes)
+    np.testing.assert_allclose(out[causes].to_numpy(dtype=float), other[causes].to_numpy(dtype=float), atol=1e-13)
+    assert list(out["triage"]) == list(other["triage"])
+    for i in range(0, 40, 9):
+        row = frame.iloc[i]
+        present = [c for c in ids if row[c] is True]
+        absent = [c for c in ids if row[c] is False]
+        single = model.diagnose(present, absent, None if np.isnan(row["age"]) else row["age"])
+        np.testing.assert_allclose(out.loc[i, list(model.causes)].to_numpy(dtype=float),
+                                   single.probabilities.loc[list(model.causes)].to_numpy(), atol=1e-12)
+        assert out.loc[i, "triage"] == single.triage
+        assert set(filter(None, out.loc[i, "red_flags"].split(";"))) == {f.id for f in single.red_flags}
+
+
+def test_diagnose_many_missing_columns_are_unknown(model: kneebayes.Model) -> None:
+    """An id without a column is unknown: a frame of one column equals diagnose() with that id alone."""
+    out = model.diagnose_many(pd.DataFrame({"calf_swelling": [True, False]}, index=["a", "b"]))
+    assert list(out.index) == ["a", "b"]
+    assert out.loc["a", "dvt"] == pytest.approx(model.diagnose(present=["calf_swelling"]).probabilities["dvt"], abs=1e-12)
+    assert out.loc["b", "dvt"] == pytest.approx(model.diagnose(absent=["calf_swelling"]).probabilities["dvt"], abs=1e-12)
+
+
+def test_diagnose_many_progress(model: kneebayes.Model, capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=True shows a bar on stderr and returns the same result."""
+    frame = pd.DataFrame({"spasm": [True] * 5})
+    assert model.diagnose_many(frame, progress=True).equals(model.diagnose_many(frame))
+    assert "5/5" in capsys.readouterr().err
+
+
+def test_engine_rows_are_independent(model: kneebayes.Model) -> None:
+    """A patient's posteriors do not depend on who else is in the batch (deduplicated root patterns included)."""
+    engine = model._engine
+    n = 6
+    findings = np.full((n, len(model.parameters.findings)), UNKNOWN, dtype=np.int8)
+    findings[:, 0] = [1, 0, 1, 0, 1, -1]
+    rfs = np.full((n, len(model.parameters.risk_factors)), UNKNOWN, dtype=np.int8)
+    rfs[:3, 0] = 1  # rows 0-2 share a root pattern, rows 3-5 another
+    ev = EvidenceArrays(findings, rfs, np.array([0, 0, 0, -1, -1, -1]))
+    together = engine.posteriors(ev)
+    for i in range(n):
+        np.testing.assert_allclose(together[i], engine.posteriors(ev.take(np.array([i])))[0], atol=1e-13)
