@@ -255,9 +255,9 @@ def test_engine_guard_names_the_impossible_rows(model: Model) -> None:
     class ZeroForTheYoung(ExactEngine):
         """An engine whose prior gives the first age band probability zero."""
 
-        def log_prior(self, ev: EvidenceArrays) -> np.ndarray:
-            out = super().log_prior(ev)
-            out[ev.age_band == 0] = -np.inf
+        def prior(self, ev: EvidenceArrays) -> np.ndarray:
+            out = super().prior(ev)
+            out[ev.age_band == 0] = 0.0
             return out
 
     engine = ZeroForTheYoung(model.parameters)

@@ -93,11 +93,16 @@ class ExactEngine:
         self.params = params
         n_c = len(params.causes)
         self.n_configurations = 1 << n_c
-        self.configs = np.array(list(itertools.product((0.0, 1.0), repeat=n_c)))  # first cause slowest
+        self._build_prior_contraction()
+        # configurations in the order the contraction leaves them (no transpose per batch):
+        # row k holds each cause's state in configuration k
+        grid = np.array(list(itertools.product((0.0, 1.0), repeat=n_c)))
+        self.configs = np.empty_like(grid)
+        for position, letter in enumerate(self._final_labels):
+            self.configs[:, self._cause_letters.index(letter)] = grid[:, position]
         log_off = np.log1p(-params.q)  # (C, F)
         self.log_absent = np.log1p(-params.leak)[None, :] + self.configs @ log_off  # (K, F)
         self.log_present = _log1mexp(self.log_absent)
-        self._build_prior_contraction()
 
     # ---- the causes' prior given risk factors ------------------------------------
     def _build_prior_contraction(self) -> None:
@@ -138,6 +143,7 @@ class ExactEngine:
                 + cause_letters[c]
             )
         self._subscripts = ",".join(terms) + "->n" + "".join(cause_letters)
+        self._cause_letters = cause_letters
         self._cpts = tensors
         # plan the contraction order once, on a single patient; the same order serves any batch
         single = self._root_weights(
@@ -150,6 +156,7 @@ class ExactEngine:
         self._path = np.einsum_path(
             self._subscripts.replace("n", ""), *[w[0] for w in single], *self._cpts, optimize="greedy"
         )[0]
+        self._final_labels = self._contract(single)[0][1:]
 
     def _root_weights(self, ev: EvidenceArrays) -> list[FloatArray]:
         """Per-patient weight vectors of the root nodes (age band, then used risk factors)."""
@@ -172,21 +179,73 @@ class ExactEngine:
             weights.append(np.ones(len(ev)))
         return weights
 
+    def _contract(self, weights: list[FloatArray]) -> tuple[str, FloatArray]:
+        """Run the planned contraction pair by pair, each pair one batched matrix product.
+
+        ``numpy.matmul`` on the batch axis is several times faster than
+        ``numpy.einsum`` when every operand carries the batch axis.
+        """
+        terms, output = self._subscripts.split("->")
+        names = terms.split(",")
+        operands = [*weights, *self._cpts]
+        for step in self._path[1:]:
+            # a step may merge more than two operands: fold them pairwise
+            group = [(names.pop(i), operands.pop(i)) for i in sorted(step, reverse=True)]
+            name, result = group.pop()
+            while group:
+                other_name, other = group.pop()
+                keep = set("".join(names)) | set(output) | set("".join(n for n, _ in group))
+                name, result = _pair_product(name, result, other_name, other, keep)
+            if len(step) == 1:  # a lone operand: sum the labels nothing else needs
+                keep = set("".join(names)) | set(output)
+                drop = tuple(i for i, ch in enumerate(name) if ch not in keep)
+                result, name = result.sum(axis=drop), "".join(ch for ch in name if ch in keep)
+            names.append(name)
+            operands.append(result)
+        (name,), (joint,) = names, operands
+        if name[0] != "n":
+            joint, name = np.moveaxis(joint, name.index("n"), 0), "n" + name.replace("n", "")
+        return name, joint
+
+    def prior(self, ev: EvidenceArrays) -> FloatArray:
+        """``P(causes = k, risk-factor and age evidence)`` for each patient, shape (N, K).
+
+        Column ``k`` is the configuration in row ``k`` of :attr:`configs`.
+        """
+        name, joint = self._contract(self._root_weights(ev))
+        if name[1:] != self._final_labels:  # pragma: no cover - the plan is fixed at build time
+            joint = joint.transpose([0, *[name.index(ch) for ch in self._final_labels]])
+        return np.ascontiguousarray(joint).reshape(len(ev), self.n_configurations)
+
     def log_prior(self, ev: EvidenceArrays) -> FloatArray:
         """``log P(causes = k, risk-factor and age evidence)`` for each patient, shape (N, K)."""
-        joint = np.einsum(self._subscripts, *self._root_weights(ev), *self._cpts, optimize=self._path)
         with np.errstate(divide="ignore"):
-            return np.log(joint.reshape(len(ev), self.n_configurations))
+            return np.log(self.prior(ev))
 
-    def _log_prior_deduplicated(self, ev: EvidenceArrays) -> FloatArray:
-        """:meth:`log_prior`, computed once per distinct pattern of risk-factor and age evidence."""
-        roots = np.concatenate([ev.age_band[:, None], ev.risk_factors.astype(np.int64)], axis=1)
-        unique, first, inverse = np.unique(roots, axis=0, return_index=True, return_inverse=True)
+    def _prior_deduplicated(self, ev: EvidenceArrays) -> FloatArray:
+        """:meth:`prior`, computed once per distinct pattern of risk-factor and age evidence."""
+        code = ev.age_band + 1  # one integer per pattern: age in 0..A, each risk factor in 0..2
+        for r in self._rf_used:
+            code = code * 3 + (ev.risk_factors[:, r].astype(np.int64) + 1)
+        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
         if len(unique) == len(ev):
-            return self.log_prior(ev)
-        return self.log_prior(ev.take(first))[inverse.reshape(-1)]
+            return self.prior(ev)
+        return self.prior(ev.take(first))[inverse.reshape(-1)]
 
     # ---- posteriors -------------------------------------------------------------
+    def _log_space_weights(self, ev: EvidenceArrays, start: int, rows: npt.NDArray[np.int64]) -> FloatArray:
+        """Normalised weights computed in log space, for rows whose product underflowed."""
+        with np.errstate(divide="ignore"):
+            logits = np.log(self.prior(ev)) + self.log_likelihood(ev)
+        top = logits.max(axis=1, keepdims=True)
+        bad = ~np.isfinite(top[:, 0])
+        if bad.any():
+            where = ", ".join(str(start + int(i)) for i in rows[bad][:10])
+            raise ImpossibleEvidenceError(
+                f"the evidence of row(s) {where} has probability zero (or below floating-point range) under this model"
+            )
+        return np.exp(logits - top)
+
     def log_likelihood(self, ev: EvidenceArrays) -> FloatArray:
         """``log P(finding evidence | causes = k)`` for each patient, shape (N, K)."""
         present = (ev.findings == 1).astype(float)
@@ -202,7 +261,8 @@ class ExactEngine:
         out = np.empty(len(ev))
         for start in range(0, len(ev), chunk_size):
             part = ev.chunk(start, min(start + chunk_size, len(ev)))
-            logits = self._log_prior_deduplicated(part) + self.log_likelihood(part)
+            with np.errstate(divide="ignore"):
+                logits = np.log(self._prior_deduplicated(part)) + self.log_likelihood(part)
             top = logits.max(axis=1)
             with np.errstate(invalid="ignore"):
                 out[start:start + len(part)] = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
@@ -248,20 +308,56 @@ class ExactEngine:
         for start in range(0, len(ev), chunk_size):
             stop = min(start + chunk_size, len(ev))
             part = ev.chunk(start, stop)
-            logits = self._log_prior_deduplicated(part) + self.log_likelihood(part)
-            top = logits.max(axis=1, keepdims=True)
-            bad = ~np.isfinite(top[:, 0])
-            if bad.any():
-                rows = ", ".join(str(start + int(i)) for i in np.flatnonzero(bad)[:10])
-                raise ImpossibleEvidenceError(
-                    f"the evidence of row(s) {rows} has probability zero (or below floating-point range) under this model"
-                )
-            weights = np.exp(logits - top)
+            log_l = self.log_likelihood(part)
+            # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs
+            weights = np.exp(log_l - log_l.max(axis=1, keepdims=True)) * self._prior_deduplicated(part)
+            total = weights.sum(axis=1)
+            weak = ~(total > 1e-250)
+            if weak.any():
+                weights[weak] = self._log_space_weights(part.take(np.flatnonzero(weak)), start, np.flatnonzero(weak))
+                total[weak] = weights[weak].sum(axis=1)
             # the division can round one ulp above 1 for a certain cause
-            out[start:stop] = np.clip((weights @ self.configs) / weights.sum(axis=1, keepdims=True), 0.0, 1.0)
+            out[start:stop] = np.clip((weights @ self.configs) / total[:, None], 0.0, 1.0)
             if progress is not None:
                 progress(stop - start)
         return out
+
+
+def _pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: set[str]) -> tuple[str, FloatArray]:
+    """Contract two labelled tensors with one batched matrix product.
+
+    Labels private to one operand and not in ``keep`` are summed first; labels in
+    both and in ``keep`` become batch axes; labels in both and not in ``keep`` are
+    contracted. Returns the result's labels (batch, then ``a``'s, then ``b``'s) and
+    the result.
+    """
+    for side in (0, 1):
+        name, tensor, other = (name_a, a, name_b) if side == 0 else (name_b, b, name_a)
+        drop = tuple(i for i, ch in enumerate(name) if ch not in other and ch not in keep)
+        if drop:
+            tensor = tensor.sum(axis=drop)
+            name = "".join(ch for ch in name if ch in other or ch in keep)
+        if side == 0:
+            name_a, a = name, tensor
+        else:
+            name_b, b = name, tensor
+    batch = [ch for ch in name_a if ch in name_b and ch in keep]
+    summed = [ch for ch in name_a if ch in name_b and ch not in keep]
+    only_a = [ch for ch in name_a if ch not in name_b]
+    only_b = [ch for ch in name_b if ch not in name_a]
+    size = {**dict(zip(name_a, a.shape)), **dict(zip(name_b, b.shape))}
+
+    def block(labels: list[str]) -> int:
+        return int(np.prod([size[ch] for ch in labels], dtype=np.int64))
+
+    left = a.transpose([name_a.index(ch) for ch in batch + only_a + summed])
+    right = b.transpose([name_b.index(ch) for ch in batch + summed + only_b])
+    product = np.matmul(
+        left.reshape(block(batch), block(only_a), block(summed)),
+        right.reshape(block(batch), block(summed), block(only_b)),
+    )
+    labels = batch + only_a + only_b
+    return "".join(labels), product.reshape([size[ch] for ch in labels])
 
 
 def _log1mexp(x: FloatArray) -> FloatArray:
