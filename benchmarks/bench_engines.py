@@ -95,7 +95,7 @@ def time_pyagrum(model: kneebayes.Model, ev: EvidenceArrays, n: int) -> tuple[fl
         values = cpd.get_values()  # (card, prod of evidence cards)
         cards = [len(cpd.state_names[v]) for v in variables[1:]]
         for column, config in enumerate(np.ndindex(*cards) if cards else [()]):
-            index = {v: int(s) for v, s in zip(variables[1:], config)}
+            index = {v: int(s) for v, s in zip(variables[1:], config, strict=True)}
             bn.cpt(variables[0])[index] = values[:, column].tolist()
     out = np.empty((n, len(model.causes)))
 

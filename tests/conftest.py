@@ -59,13 +59,13 @@ def write_priors(folder: Path, files: dict[str, str]) -> Path:
 
 @pytest.fixture
 def tiny_folder(tmp_path: Path) -> Path:
-    """A four-node priors folder (r -> c1 -> f <- c2) small enough to solve by hand."""
+    """Return a four-node priors folder (r -> c1 -> f <- c2) small enough to solve by hand."""
     return write_priors(tmp_path / "tiny", TINY)
 
 
 @pytest.fixture(scope="session")
 def model() -> kneebayes.Model:
-    """The model of the shipped priors."""
+    """Return the model of the shipped priors."""
     return kneebayes.load_model()
 
 

@@ -14,7 +14,7 @@ from kneebayes.cli import main
 
 
 def test_diagnose_prints_ranked_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """diagnose prints the triage, a ranked table with labels, and the disclaimer."""
+    """The diagnose command prints the triage, a ranked table with labels, and the disclaimer."""
     assert main(["diagnose", "--present", "lump_behind_knee", "stiffness", "--age", "58"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Triage: ")
@@ -46,7 +46,7 @@ def test_unknown_id_suggests(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_findings_lists_questions(capsys: pytest.CaptureFixture[str]) -> None:
-    """findings lists every id with its question."""
+    """The findings command lists every id with its question."""
     assert main(["findings"]) == 0
     out = capsys.readouterr().out
     assert "calf_swelling" in out and "Is one calf or lower leg swollen?" in out and "recent_immobility" in out

@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kneebayes
-from kneebayes._engine import UNKNOWN, EvidenceArrays
-
 from conftest import write_priors
+from kneebayes._engine import UNKNOWN, EvidenceArrays
 
 REF = "paper2020,A Author,2020,A paper,J Test,abstract,\n"
 
@@ -70,8 +69,8 @@ def test_engine_equals_pgmpy_on_random_small_models(tmp_path: Path, files: dict[
     model = kneebayes.load_model(folder)
     states = data.draw(st.lists(st.sampled_from(["present", "absent", "unknown"]),
                                 min_size=len(model.observable), max_size=len(model.observable)))
-    present = [i for i, s in zip(model.observable, states) if s == "present"]
-    absent = [i for i, s in zip(model.observable, states) if s == "absent"]
+    present = [i for i, s in zip(model.observable, states, strict=True) if s == "present"]
+    absent = [i for i, s in zip(model.observable, states, strict=True) if s == "absent"]
     age = data.draw(st.one_of(st.none(), st.integers(0, 120)))
     ours = model.diagnose(present, absent, age).probabilities
     reference = model.diagnose(present, absent, age, engine="pgmpy").probabilities
@@ -85,7 +84,10 @@ def _arrays(model: kneebayes.Model, present: list[str], absent: list[str], age: 
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_unknown_finding_is_the_mixture_of_its_answers(data: st.DataObject) -> None:
-    """For an unknown finding, the posterior is the mix of the present and absent posteriors, weighted by its predictive probability."""
+    """For an unknown finding, the posterior is the mix of the present and absent posteriors.
+
+    The mix is weighted by the finding's predictive probability.
+    """
     model = kneebayes.load_model()
     engine = model._engine
     ids = list(model.observable)
@@ -130,8 +132,10 @@ def test_diagnose_many_missing_columns_are_unknown(model: kneebayes.Model) -> No
     """An id without a column is unknown: a frame of one column equals diagnose() with that id alone."""
     out = model.diagnose_many(pd.DataFrame({"calf_swelling": [True, False]}, index=["a", "b"]))
     assert list(out.index) == ["a", "b"]
-    assert out.loc["a", "dvt"] == pytest.approx(model.diagnose(present=["calf_swelling"]).probabilities["dvt"], abs=1e-12)
-    assert out.loc["b", "dvt"] == pytest.approx(model.diagnose(absent=["calf_swelling"]).probabilities["dvt"], abs=1e-12)
+    when_present = model.diagnose(present=["calf_swelling"]).probabilities["dvt"]
+    when_absent = model.diagnose(absent=["calf_swelling"]).probabilities["dvt"]
+    assert out.loc["a", "dvt"] == pytest.approx(when_present, abs=1e-12)
+    assert out.loc["b", "dvt"] == pytest.approx(when_absent, abs=1e-12)
 
 
 def test_diagnose_many_progress(model: kneebayes.Model, capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,7 +68,10 @@ def test_split_selects_rows(model: kneebayes.Model, vignette_file: Path) -> None
 def test_bad_vignette_file_lists_every_problem(model: kneebayes.Model, tmp_path: Path) -> None:
     """An unknown id and an unknown triage level are both reported with their line and field."""
     path = tmp_path / "bad.csv"
-    path.write_text(VIGNETTES.replace("spasm sudden_onset", "spasmm sudden_onset").replace("see_doctor,article_built,article004,cyst", "soon,article_built,article004,cyst"), encoding="utf-8")
+    bad = VIGNETTES.replace("spasm sudden_onset", "spasmm sudden_onset").replace(
+        "see_doctor,article_built,article004,cyst", "soon,article_built,article004,cyst"
+    )
+    path.write_text(bad, encoding="utf-8")
     with pytest.raises(kneebayes.PriorsError) as info:
         kneebayes.load_vignettes(path, model)
     message = str(info.value)
@@ -77,7 +80,7 @@ def test_bad_vignette_file_lists_every_problem(model: kneebayes.Model, tmp_path:
 
 
 def test_evaluate_command(capsys: pytest.CaptureFixture[str], vignette_file: Path) -> None:
-    """kneebayes evaluate prints the tune, heldout and all rows with the published anchors."""
+    """The command kneebayes evaluate prints the tune, heldout and all rows with the published anchors."""
     assert main(["evaluate", str(vignette_file)]) == 0
     out = capsys.readouterr().out
     for word in ("tune", "heldout", "all", "Semigran", "Confusion"):

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

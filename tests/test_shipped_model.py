@@ -29,7 +29,7 @@ def test_every_spec_id_is_in_the_shipped_vocabulary(model: kneebayes.Model) -> N
 
 
 def test_every_cause_is_in_probabilities(model: kneebayes.Model) -> None:
-    """probabilities has exactly one entry per cause id, sorted from highest to lowest."""
+    """The probabilities have exactly one entry per cause id, sorted from highest to lowest."""
     result = kneebayes.diagnose(present=["difficulty_breathing"])
     assert sorted(result.probabilities.index) == sorted(model.causes)
     assert list(result.probabilities) == sorted(result.probabilities, reverse=True)
@@ -65,8 +65,10 @@ EVIDENCE = [
 
 
 @pytest.mark.parametrize(("present", "absent", "age"), EVIDENCE)
-def test_numpy_engine_equals_pgmpy(model: kneebayes.Model, present: list[str], absent: list[str], age: int | None) -> None:
-    """kneebayes' exact engine agrees with pgmpy's VariableElimination to 1e-9 on the shipped model."""
+def test_numpy_engine_equals_pgmpy(
+    model: kneebayes.Model, present: list[str], absent: list[str], age: int | None
+) -> None:
+    """The kneebayes exact engine agrees with pgmpy's VariableElimination to 1e-9 on the shipped model."""
     ours = model.diagnose(present, absent, age).probabilities
     reference = model.diagnose(present, absent, age, engine="pgmpy").probabilities
     assert np.abs(ours - reference.loc[ours.index]).max() < 1e-9
@@ -121,7 +123,7 @@ def test_evidence_about_a_cause_moves_it(model: kneebayes.Model) -> None:
 
 
 def test_import_does_not_import_pgmpy() -> None:
-    """import kneebayes leaves pgmpy unimported, and so does a diagnosis with the default engine."""
+    """Importing kneebayes leaves pgmpy unimported, and so does a diagnosis with the default engine."""
     code = (
         "import sys, kneebayes; kneebayes.diagnose(present=['spasm']); "
         "print('pgmpy' in sys.modules)"
@@ -148,3 +150,18 @@ def test_diagnosis_outputs(model: kneebayes.Model) -> None:
     assert data["triage"] == result.triage and set(data["probabilities"]) == set(model.causes)
     html = result._repr_html_()
     assert "not medical advice" in html and "Baker" in html
+
+
+def test_installed_package_carries_its_priors() -> None:
+    """Installed from a wheel, kneebayes reads its priors from inside the package.
+
+    From a checkout, the wheel is set to include them.
+    """
+    package = Path(kneebayes.__file__).resolve().parent
+    if package.parent.name == "src":  # an editable install or a bare checkout
+        pyproject = (package.parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+        assert '"priors" = "kneebayes/priors"' in pyproject
+        assert kneebayes.shipped_priors_path() == package.parents[1] / "priors"
+    else:
+        assert kneebayes.shipped_priors_path() == package / "priors"
+        assert (package / "priors" / "references.csv").is_file()

@@ -53,7 +53,7 @@ class _NumberedLines:
         self._taken: list[str] = []
 
     def take(self) -> str:
-        """The lines yielded since the last call, as written (line ends made ``\\n``)."""
+        r"""Return the lines yielded since the last call, as written (line ends made ``\n``)."""
         text = "".join(line.rstrip("\r\n") + "\n" for line in self._taken)
         self._taken = []
         return text
@@ -144,8 +144,8 @@ def read_table(
                     )
                 )
                 continue
-            raw = lines.take()
-            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values, strict=True)}, raw))
+            row_text = lines.take()
+            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values, strict=True)}, row_text))
     except csv.Error as err:
         problems.append(
             Problem(name, lines.line, None, None, f"malformed CSV (truncated file or unclosed quote?): {err}")

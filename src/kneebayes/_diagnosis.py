@@ -84,7 +84,7 @@ class Diagnosis:
         return frame
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary of the result."""
+        """Return a JSON-ready dictionary of the result."""
         return {
             "triage": self.triage,
             "red_flags": [

@@ -69,7 +69,7 @@ class EvidenceArrays:
         return EvidenceArrays(self.findings[start:stop], self.risk_factors[start:stop], self.age_band[start:stop])
 
     def take(self, rows: npt.NDArray[np.int64]) -> EvidenceArrays:
-        """The given rows."""
+        """Return the given rows."""
         return EvidenceArrays(self.findings[rows], self.risk_factors[rows], self.age_band[rows])
 
 
@@ -237,7 +237,7 @@ class ExactEngine:
         """Normalised weights computed in log space, for rows whose product underflowed."""
         with np.errstate(divide="ignore"):
             logits = np.log(self.prior(ev)) + self.log_likelihood(ev)
-        top = logits.max(axis=1, keepdims=True)
+        top: FloatArray = logits.max(axis=1, keepdims=True)
         bad = ~np.isfinite(top[:, 0])
         if bad.any():
             where = ", ".join(str(start + int(i)) for i in rows[bad][:10])
@@ -250,7 +250,8 @@ class ExactEngine:
         """``log P(finding evidence | causes = k)`` for each patient, shape (N, K)."""
         present = (ev.findings == 1).astype(float)
         absent = (ev.findings == 0).astype(float)
-        return absent @ self.log_absent.T + present @ self.log_present.T
+        log_likelihood: FloatArray = absent @ self.log_absent.T + present @ self.log_present.T
+        return log_likelihood
 
     def log_evidence(self, ev: EvidenceArrays, *, chunk_size: int = DEFAULT_CHUNK) -> FloatArray:
         """``log P(evidence)`` of each patient, shape (N,): how probable the answers are under the model.
@@ -269,7 +270,7 @@ class ExactEngine:
         return out + self._log_unused_roots(ev)
 
     def _log_unused_roots(self, ev: EvidenceArrays) -> FloatArray:
-        """log P of answered roots that no cause depends on (they are outside the contraction)."""
+        """Return the log P of answered roots that no cause depends on (they are outside the contraction)."""
         p = self.params
         total = np.zeros(len(ev))
         for r in set(range(len(p.risk_factors))) - set(self._rf_used):
@@ -345,7 +346,7 @@ def _pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: 
     summed = [ch for ch in name_a if ch in name_b and ch not in keep]
     only_a = [ch for ch in name_a if ch not in name_b]
     only_b = [ch for ch in name_b if ch not in name_a]
-    size = {**dict(zip(name_a, a.shape)), **dict(zip(name_b, b.shape))}
+    size = {**dict(zip(name_a, a.shape, strict=True)), **dict(zip(name_b, b.shape, strict=True))}
 
     def block(labels: list[str]) -> int:
         return int(np.prod([size[ch] for ch in labels], dtype=np.int64))

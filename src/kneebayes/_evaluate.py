@@ -137,7 +137,7 @@ class Evaluation:
     cases: pd.DataFrame = field(repr=False)
 
     def summary(self) -> dict[str, float | int]:
-        """The scalar figures as a dictionary."""
+        """Return the scalar figures as a dictionary."""
         return {
             "n": self.n,
             "top1": self.top1,
@@ -200,7 +200,7 @@ def evaluate(
 
 def _patients(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
     data: dict[str, list[object]] = {ident: [None] * len(frame) for ident in model.observable}
-    for i, (present, absent) in enumerate(zip(frame["present"], frame["absent"])):
+    for i, (present, absent) in enumerate(zip(frame["present"], frame["absent"], strict=True)):
         for ident in present:
             data[ident][i] = True
         for ident in absent:

@@ -76,7 +76,7 @@ class Model:
         return self.parameters.causes
 
     def findings(self) -> pd.DataFrame:
-        """The ids a person can report, with their kind, label and question.
+        """Return the ids a person can report, with their kind, label and question.
 
         Examples
         --------
@@ -200,9 +200,9 @@ class Model:
         present = np.array([[ident in evidence.present for ident in self.observable]])
         fired = fired_matrix(p.rules, self.observable, present, p.causes, posteriors[None, :])[0]
         level = triage_codes(p.rules, fired[None, :], p.care, posteriors[None, :], p.care_threshold)[0]
-        by_cause = dict(zip(p.causes, (float(x) for x in posteriors)))
+        by_cause = dict(zip(p.causes, (float(x) for x in posteriors), strict=True))
         flags = sorted(
-            (describe(rule, by_cause) for rule, on in zip(p.rules, fired) if on),
+            (describe(rule, by_cause) for rule, on in zip(p.rules, fired, strict=True) if on),
             key=lambda flag: -TRIAGE_LEVELS.index(flag.level),
         )
         probabilities = pd.Series(by_cause, name="probability").sort_values(ascending=False, kind="stable")
@@ -216,7 +216,7 @@ class Model:
             age=evidence.age,
             engine=engine,
             labels={c: p.labels[c] for c in p.causes},
-            care=dict(zip(p.causes, p.care)),
+            care=dict(zip(p.causes, p.care, strict=True)),
         )
 
     # ---- batches -------------------------------------------------------------------
@@ -267,7 +267,9 @@ class Model:
         if not isinstance(frame, pd.DataFrame):
             raise EvidenceError(f"diagnose_many expects a pandas DataFrame. Got {type(frame).__name__} instead.")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise OptionError(f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead.")
+            raise OptionError(
+                f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead."
+            )
         p = self.parameters
         ev = self._frame_arrays(frame)
         if progress:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -126,7 +127,8 @@ def compile_parameters(priors: Priors) -> Parameters:
 
     Returns
     -------
-    Parameters
+    params : Parameters
+        The network's numbers as arrays.
 
     Examples
     --------
@@ -151,7 +153,8 @@ def compile_parameters(priors: Priors) -> Parameters:
     rf_parent = np.zeros((n_c, n_r), dtype=bool)
     age_parent = np.zeros(n_c, dtype=bool)
     cause_parent = np.zeros((n_c, n_c), dtype=bool)
-    for (cause, factor), row in priors.cause_risks.iterrows():
+    for key, row in priors.cause_risks.iterrows():
+        cause, factor = cast("tuple[str, str]", key)  # the index is (cause, factor)
         c = c_index[cause]
         weight = float(np.log(row["odds_ratio"]))
         if factor in r_index:
@@ -166,7 +169,8 @@ def compile_parameters(priors: Priors) -> Parameters:
 
     leak = priors.findings.loc[list(findings), "leak"].to_numpy(dtype=float)
     q = np.zeros((n_c, n_f))
-    for (finding, cause), row in priors.finding_links.iterrows():
+    for key, row in priors.finding_links.iterrows():
+        finding, cause = cast("tuple[str, str]", key)  # the index is (finding, cause)
         f = f_index[finding]
         q[c_index[cause], f] = 1.0 - (1.0 - row["probability"]) / (1.0 - leak[f])
 
@@ -174,7 +178,7 @@ def compile_parameters(priors: Priors) -> Parameters:
     order = tuple(c_index[c] for c in topological_order(causes, parents))
     base_rate = priors.causes.loc[list(causes), "base_rate"].to_numpy(dtype=float)
     labels = {str(k): str(v) for k, v in priors.vocabulary["label"].items()}
-    labels.update({band: f"age {row.min_age}-{row.max_age - 1}" for band, row in priors.age_bands.iterrows()})
+    labels.update({str(band): f"age {row.min_age}-{row.max_age - 1}" for band, row in priors.age_bands.iterrows()})
 
     params = Parameters(
         causes=causes,
@@ -208,7 +212,7 @@ def compile_parameters(priors: Priors) -> Parameters:
 def _ancestors(params: Parameters, c: int) -> list[int]:
     """Cause ancestors of ``c`` in topological order."""
     found: set[int] = set()
-    stack = list(np.flatnonzero(params.cause_parent[c]))
+    stack = [int(x) for x in np.flatnonzero(params.cause_parent[c])]
     while stack:
         p = int(stack.pop())
         if p not in found:

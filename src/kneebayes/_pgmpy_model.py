@@ -46,9 +46,9 @@ def to_pgmpy(params: Parameters) -> DiscreteBayesianNetwork:
     bands = list(params.age_bands)
     cpds.append(cpd_cls(AGE_NODE, len(bands), params.age_prevalence.reshape(-1, 1),
                         state_names={AGE_NODE: bands}))
-    for r, rf in enumerate(params.risk_factors):
+    for r, rf_id in enumerate(params.risk_factors):
         p = params.rf_prevalence[r]
-        cpds.append(cpd_cls(rf, 2, [[1.0 - p], [p]], state_names={rf: STATES}))
+        cpds.append(cpd_cls(rf_id, 2, [[1.0 - p], [p]], state_names={rf_id: STATES}))
 
     for c, cause in enumerate(params.causes):
         rf_idx = [int(i) for i in np.flatnonzero(params.rf_parent[c])]

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import TypedDict, cast
 
 import pandas as pd
 
@@ -54,6 +55,19 @@ NUMBER_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
 }
 
 _SETTINGS = ("care_threshold",)
+
+
+class _AgeBand(TypedDict):
+    """One validated row of ``age_bands.csv``, with the line it came from (``_line``)."""
+
+    id: str
+    min_age: int
+    max_age: int
+    prevalence: float
+    low: float
+    high: float
+    source: str
+    _line: int
 
 
 def shipped_priors_path() -> Path:
@@ -186,7 +200,8 @@ class Priors:
     @property
     def care_threshold(self) -> float:
         """The posterior at which a cause's own care level enters the triage."""
-        return float(self.settings.loc["care_threshold", "value"])
+        # the stubs type a .loc[row, column] lookup as any scalar; the value column holds floats
+        return float(cast(float, self.settings.loc["care_threshold", "value"]))
 
     # ---- provenance ----------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -196,8 +211,12 @@ class Priors:
         -------
         pandas.DataFrame
             Columns ``kind``, ``target``, ``value``, ``low``, ``high``, ``source``,
-            ``note``, ``file``, ``line``. ``target`` is the id, or
+            ``evidence``, ``note``, ``file``, ``line``. ``target`` is the id, or
             ``"first|second"`` for numbers keyed by two ids (``"dvt|smoking"``).
+            ``evidence`` is ``"published figure"`` when a cited reference reports
+            numbers, ``"qualitative source"`` when every cited reference is
+            qualitative (its ``numbers`` in references.csv start with "no numbers"),
+            and ``"expert estimate"`` otherwise.
 
         Examples
         --------
@@ -218,12 +237,24 @@ class Priors:
                         "low": float(row.fields["low"]),
                         "high": float(row.fields["high"]),
                         "source": row.fields["source"],
+                        "evidence": self._evidence(row.fields["source"]),
                         "note": row.fields.get("note", ""),
                         "file": name,
                         "line": row.line,
                     }
                 )
         return pd.DataFrame.from_records(records)
+
+    def _evidence(self, source: str) -> str:
+        """Classify a source column: published figure, qualitative source or expert estimate."""
+        if source.strip().lower() == EXPERT_ESTIMATE:
+            return EXPERT_ESTIMATE
+        numbers = self.references["numbers"] if "numbers" in self.references.columns else None
+        for key in (k.strip() for k in source.split(";")):
+            reported = "" if numbers is None else str(numbers.get(key, ""))
+            if not reported.lower().startswith("no numbers"):
+                return "published figure"
+        return "qualitative source"
 
     # ---- editing -------------------------------------------------------------
     def with_value(
@@ -332,9 +363,9 @@ class Priors:
         try:
             for name, table in self._tables.items():
                 text = render_table(table)
-                handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-                staged.append((name, Path(temp)))
-                os.chmod(temp, _file_mode(folder / name))  # mkstemp makes 0600 files
+                handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+                staged.append((name, Path(temp_name)))
+                os.chmod(temp_name, _file_mode(folder / name))  # mkstemp makes 0600 files
                 with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                     stream.write(text)
                     stream.flush()
@@ -360,7 +391,7 @@ class Priors:
 
 
 def _file_mode(path: Path) -> int:
-    """The permission bits a saved file should get: the old file's, else 0666 less the umask."""
+    """Return the permission bits a saved file should get: the old file's, else 0666 less the umask."""
     if path.exists():
         return path.stat().st_mode & 0o777
     umask = os.umask(0)
@@ -583,7 +614,7 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     # age bands
     t = tables["age_bands.csv"]
     rows = check.unique(t, ("id",))
-    bands = []
+    bands: list[_AgeBand] = []
     for row in rows:
         ident = row.fields["id"]
         if not _ID.match(ident) and not re.match(r"^[0-9a-z_]+$", ident):
@@ -650,13 +681,14 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     rows = check.unique(t, ("id",))
     check.covers(t, rows, "id", finding_ids, "finding (symptom or red flag)")
     findings = []
+    leaks: dict[str, float] = {}
     for row in rows:
         if check.known(t, row, "id", finding_ids, "finding id"):
             numbers = check.ranged(t, row, "leak", kind="probability")
             if numbers:
                 findings.append({"id": row.fields["id"], "leak": numbers[0], "low": numbers[1], "high": numbers[2],
                                  "source": row.fields["source"]})
-    leaks = {f["id"]: f["leak"] for f in findings}
+                leaks[row.fields["id"]] = numbers[0]
 
     # finding links
     t = tables["finding_links.csv"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -94,7 +95,7 @@ def triage_codes(
     """
     care_rank = np.array([TRIAGE_LEVELS.index(c) for c in care])
     probable = posteriors >= care_threshold
-    level = np.where(probable, care_rank[None, :], 0).max(axis=1, initial=0)
+    level: npt.NDArray[np.integer[Any]] = np.where(probable, care_rank[None, :], 0).max(axis=1, initial=0)
     if len(rules):
         rule_rank = np.array([TRIAGE_LEVELS.index(r.level) for r in rules])
         level = np.maximum(level, np.where(fired, rule_rank[None, :], 0).max(axis=1))

@@ -11,7 +11,7 @@ from ._model import Engine, Model, load_model
 
 @lru_cache(maxsize=1)
 def shipped_model() -> Model:
-    """The model of the shipped priors (built once per process)."""
+    """Return the model of the shipped priors (built once per process)."""
     return load_model()
 
 

@@ -79,9 +79,11 @@ def _check_priors(args: argparse.Namespace) -> int:
 
     priors = load_priors(args.path)
     frame = priors.to_frame()
-    sourced = (frame["source"].str.lower() != "expert estimate").sum()
-    print(f"{priors.folder}: valid; {len(frame)} numbers, {sourced} with a published source, "
-          f"{len(priors.red_flags)} red-flag rules")
+    counts = frame["evidence"].value_counts()
+    published, qualitative = int(counts.get("published figure", 0)), int(counts.get("qualitative source", 0))
+    print(f"{priors.folder}: valid; {len(frame)} numbers, {published + qualitative} with a published source "
+          f"({published} published figures, {qualitative} from qualitative sources only), "
+          f"{int(counts.get('expert estimate', 0))} expert estimates; {len(priors.red_flags)} red-flag rules")
     return 0
 
 
