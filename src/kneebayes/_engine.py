@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._errors import ImpossibleEvidenceError
-from ._parameters import FloatArray, Parameters
+from ._parameters import FloatArray, Parameters, cause_table
 
 #: Patients per chunk; memory per chunk is about 4 * 2**C * 8 bytes per patient.
 DEFAULT_CHUNK = 1024
@@ -122,24 +122,12 @@ class ExactEngine:
         if self._batch_only:
             terms.append("n")
         for c in range(len(p.causes)):
-            rf_idx = [int(i) for i in np.flatnonzero(p.rf_parent[c])]
-            cause_idx = [int(i) for i in np.flatnonzero(p.cause_parent[c])]
-            cards = ([len(p.age_bands)] if p.age_parent[c] else []) + [2] * (len(rf_idx) + len(cause_idx))
-            grid = np.array(list(itertools.product(*[range(k) for k in cards])), dtype=np.int64)
-            grid = grid.reshape(len(grid), len(cards))
-            offset = int(p.age_parent[c])
-            age = grid[:, 0] if p.age_parent[c] else np.zeros(len(grid), dtype=np.int64)
-            rf = np.zeros((len(grid), len(p.risk_factors)))
-            rf[:, rf_idx] = grid[:, offset:offset + len(rf_idx)]
-            states = np.zeros((len(grid), len(p.causes)))
-            states[:, cause_idx] = grid[:, offset + len(rf_idx):]
-            on = p.cause_probability(c, age, rf, states)
-            off = p.cause_probability(c, age, rf, states, present=False)
-            tensors.append(np.stack([off, on], axis=-1).reshape(*cards, 2))
+            cpt = cause_table(p, c)
+            tensors.append(cpt.table)
             terms.append(
-                (age_letter if p.age_parent[c] else "")
-                + "".join(rf_letters[i] for i in rf_idx)
-                + "".join(cause_letters[i] for i in cause_idx)
+                (age_letter if cpt.age else "")
+                + "".join(rf_letters[i] for i in cpt.risk_factors)
+                + "".join(cause_letters[i] for i in cpt.causes)
                 + cause_letters[c]
             )
         self._subscripts = ",".join(terms) + "->n" + "".join(cause_letters)

@@ -113,6 +113,58 @@ class Parameters:
         return _sigmoid(score if present else -score)
 
 
+@dataclass(frozen=True)
+class CauseTable:
+    """A cause's conditional probability table over all configurations of its parents.
+
+    Attributes
+    ----------
+    age : bool
+        Whether the age band is a parent (then it is the first axis).
+    risk_factors, causes : tuple of int
+        Indices of the risk-factor parents, then of the cause parents, in axis order.
+    cards : tuple of int
+        Cardinality of each parent axis.
+    table : ndarray, shape (*cards, 2)
+        ``table[..., 0]`` = P(absent | parents), ``table[..., 1]`` = P(present | parents),
+        each computed without cancellation.
+    """
+
+    age: bool
+    risk_factors: tuple[int, ...]
+    causes: tuple[int, ...]
+    cards: tuple[int, ...]
+    table: FloatArray
+
+
+def cause_table(params: Parameters, c: int) -> CauseTable:
+    """Tabulate P(cause ``c`` | parents) over every configuration of its parents.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> table = cause_table(load_model().parameters, 0)
+    >>> bool(abs(table.table.sum(axis=-1) - 1).max() < 1e-12)
+    True
+    """
+    rf_idx = tuple(int(i) for i in np.flatnonzero(params.rf_parent[c]))
+    cause_idx = tuple(int(i) for i in np.flatnonzero(params.cause_parent[c]))
+    has_age = bool(params.age_parent[c])
+    cards = ((len(params.age_bands),) if has_age else ()) + (2,) * (len(rf_idx) + len(cause_idx))
+    rows = list(itertools.product(*[range(k) for k in cards]))  # last parent fastest
+    grid = np.array(rows, dtype=np.int64).reshape(len(rows), len(cards))
+    offset = int(has_age)
+    # without an age parent every band has odds ratio 1, so band 0 stands for all
+    age = grid[:, 0] if has_age else np.zeros(len(grid), dtype=np.int64)
+    rf = np.zeros((len(grid), len(params.risk_factors)))
+    rf[:, list(rf_idx)] = grid[:, offset:offset + len(rf_idx)]
+    states = np.zeros((len(grid), len(params.causes)))
+    states[:, list(cause_idx)] = grid[:, offset + len(rf_idx):]
+    on = params.cause_probability(c, age, rf, states)
+    off = params.cause_probability(c, age, rf, states, present=False)
+    return CauseTable(has_age, rf_idx, cause_idx, cards, np.stack([off, on], axis=-1).reshape(*cards, 2))
+
+
 def _sigmoid(x: FloatArray | float) -> FloatArray:
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float))))
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._errors import ImpossibleEvidenceError
 from ._evidence import Evidence
-from ._parameters import Parameters
+from ._parameters import Parameters, cause_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from pgmpy.models import DiscreteBayesianNetwork
@@ -51,27 +51,16 @@ def to_pgmpy(params: Parameters) -> DiscreteBayesianNetwork:
         cpds.append(cpd_cls(rf_id, 2, [[1.0 - p], [p]], state_names={rf_id: STATES}))
 
     for c, cause in enumerate(params.causes):
-        rf_idx = [int(i) for i in np.flatnonzero(params.rf_parent[c])]
-        cause_idx = [int(i) for i in np.flatnonzero(params.cause_parent[c])]
-        parents = ([AGE_NODE] if params.age_parent[c] else []) + [params.risk_factors[i] for i in rf_idx] + [
-            params.causes[i] for i in cause_idx
+        cpt = cause_table(params, c)
+        parents = ([AGE_NODE] if cpt.age else []) + [params.risk_factors[i] for i in cpt.risk_factors] + [
+            params.causes[i] for i in cpt.causes
         ]
         edges += [(p, cause) for p in parents]
-        cards = ([len(bands)] if params.age_parent[c] else []) + [2] * (len(rf_idx) + len(cause_idx))
-        grid = _grid(cards)
-        n = len(grid)
-        offset = 1 if params.age_parent[c] else 0
-        # without an age parent every band has odds ratio 1, so band 0 stands for all
-        age = grid[:, 0] if params.age_parent[c] else np.zeros(n, dtype=np.int64)
-        rf = np.zeros((n, len(params.risk_factors)))
-        rf[:, rf_idx] = grid[:, offset:offset + len(rf_idx)]
-        states = np.zeros((n, len(params.causes)))
-        states[:, cause_idx] = grid[:, offset + len(rf_idx):]
-        p_on = params.cause_probability(c, age, rf, states)
-        p_off = params.cause_probability(c, age, rf, states, present=False)
+        # pgmpy wants (state, parent configurations) with the last parent changing fastest
+        values = cpt.table.reshape(-1, 2).T
         state_names = {cause: STATES, **{p: (bands if p == AGE_NODE else STATES) for p in parents}}
-        cpds.append(cpd_cls(cause, 2, np.vstack([p_off, p_on]), evidence=parents or None,
-                            evidence_card=cards or None, state_names=state_names))
+        cpds.append(cpd_cls(cause, 2, values, evidence=parents or None,
+                            evidence_card=list(cpt.cards) or None, state_names=state_names))
 
     for f, finding in enumerate(params.findings):
         parent_idx = [int(i) for i in np.flatnonzero(params.q[:, f] > 0)]

@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -549,8 +549,29 @@ class _Checker:
 
     def covers(self, table: Table, rows: list[Row], column: str, expected: Iterable[str], what: str) -> None:
         present = {row.fields[column] for row in rows}
+        where = "kneebayes" if what == "setting" else "vocabulary.csv"
         for missing in [i for i in expected if i not in present]:
-            self.add(table, None, column, missing, f"every {what} of vocabulary.csv needs a row; this one has none")
+            self.add(table, None, column, missing, f"every {what} of {where} needs a row; this one has none")
+
+
+def _one_number_per_id(
+    check: _Checker, table: Table, key: str, ids: Sequence[str], column: str, noun: str
+) -> list[dict[str, str | float]]:
+    """Check a table with one row per id and one probability with its range and source.
+
+    Every id of ``ids`` needs exactly one row; unknown ids, duplicates and bad numbers are
+    reported to ``check``. Returns the valid rows as records.
+    """
+    rows = check.unique(table, (key,))
+    check.covers(table, rows, key, ids, noun)
+    records: list[dict[str, str | float]] = []
+    for row in rows:
+        if check.known(table, row, key, ids, noun if noun == "setting" else f"{noun} id"):
+            numbers = check.ranged(table, row, column, kind="probability")
+            if numbers:
+                records.append({key: row.fields[key], column: numbers[0], "low": numbers[1], "high": numbers[2],
+                                "source": row.fields["source"]})
+    return records
 
 
 def _validate(folder: str, tables: dict[str, Table]) -> Priors:
@@ -600,16 +621,7 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                            "care": row.fields["care"], "source": row.fields["source"]})
 
     # risk factors
-    t = tables["risk_factors.csv"]
-    rows = check.unique(t, ("id",))
-    check.covers(t, rows, "id", rf_ids, "risk factor")
-    risk_factors = []
-    for row in rows:
-        if check.known(t, row, "id", rf_ids, "risk-factor id"):
-            numbers = check.ranged(t, row, "prevalence", kind="probability")
-            if numbers:
-                risk_factors.append({"id": row.fields["id"], "prevalence": numbers[0], "low": numbers[1],
-                                     "high": numbers[2], "source": row.fields["source"]})
+    risk_factors = _one_number_per_id(check, tables["risk_factors.csv"], "id", rf_ids, "prevalence", "risk-factor")
 
     # age bands
     t = tables["age_bands.csv"]
@@ -677,18 +689,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                   "causes must not form a cycle: " + " <- ".join(cycle + [cycle[0]]) + " (read '<-' as 'depends on')")
 
     # findings
-    t = tables["findings.csv"]
-    rows = check.unique(t, ("id",))
-    check.covers(t, rows, "id", finding_ids, "finding (symptom or red flag)")
-    findings = []
-    leaks: dict[str, float] = {}
-    for row in rows:
-        if check.known(t, row, "id", finding_ids, "finding id"):
-            numbers = check.ranged(t, row, "leak", kind="probability")
-            if numbers:
-                findings.append({"id": row.fields["id"], "leak": numbers[0], "low": numbers[1], "high": numbers[2],
-                                 "source": row.fields["source"]})
-                leaks[row.fields["id"]] = numbers[0]
+    findings = _one_number_per_id(check, tables["findings.csv"], "id", finding_ids, "leak", "finding")
+    leaks: dict[str, float] = {str(f["id"]): float(f["leak"]) for f in findings}
 
     # finding links
     t = tables["finding_links.csv"]
@@ -756,16 +758,7 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                       "at level urgent or emergency")
 
     # settings
-    t = tables["settings.csv"]
-    rows = check.unique(t, ("name",))
-    settings = []
-    for row in rows:
-        if check.known(t, row, "name", _SETTINGS, "setting"):
-            numbers = check.ranged(t, row, "value", kind="probability")
-            if numbers:
-                settings.append({"name": row.fields["name"], "value": numbers[0], "low": numbers[1],
-                                 "high": numbers[2], "source": row.fields["source"]})
-    check.covers(t, rows, "name", _SETTINGS, "setting")
+    settings = _one_number_per_id(check, tables["settings.csv"], "name", _SETTINGS, "value", "setting")
 
     if check.problems:
         order = list(FILES)
