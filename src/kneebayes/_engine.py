@@ -16,8 +16,9 @@ How it works, in five steps:
    which sums them out exactly.
 4. ``log W + log L`` is normalised per patient in log space (no underflow), and
    posteriors are ``softmax(log W + log L) @ configs``.
-5. Patients are processed in chunks so memory stays bounded, and within a chunk
-   ``W`` is computed once per distinct pattern of risk-factor and age answers.
+5. Patients are processed in chunks so memory stays bounded, chunks run side by
+   side on the machine's cores, and within a chunk ``W`` is computed once per
+   distinct pattern of risk-factor and age answers.
 
 Every number is computed from :class:`~kneebayes._parameters.Parameters`; pgmpy
 is never imported. The tests check this engine against pgmpy's
@@ -27,8 +28,10 @@ VariableElimination to 1e-9.
 from __future__ import annotations
 
 import itertools
+import os
 import string
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,9 +41,12 @@ from ._errors import ImpossibleEvidenceError
 from ._parameters import FloatArray, Parameters, cause_table
 
 #: Patients per chunk; memory per chunk is about 4 * 2**C * 8 bytes per patient.
-DEFAULT_CHUNK = 1024
+DEFAULT_CHUNK = 512
 
 UNKNOWN = -1
+
+#: Threads that process chunks side by side (numpy releases the GIL in its heavy loops).
+_WORKERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class ExactEngine:
         for position, letter in enumerate(self._final_labels):
             self.configs[:, self._cause_letters.index(letter)] = grid[:, position]
         log_off = np.log1p(-params.q)  # (C, F)
+        self._configs_and_ones = np.hstack([self.configs, np.ones((len(self.configs), 1))])
         self.log_absent = np.log1p(-params.leak)[None, :] + self.configs @ log_off  # (K, F)
         self.log_present = _log1mexp(self.log_absent)
 
@@ -294,22 +301,43 @@ class ExactEngine:
             If some patient's evidence has probability zero under the model.
         """
         out = np.empty((len(ev), len(self.params.causes)))
-        for start in range(0, len(ev), chunk_size):
+        starts = range(0, len(ev), chunk_size)
+
+        def run(start: int) -> int:
             stop = min(start + chunk_size, len(ev))
-            part = ev.chunk(start, stop)
-            log_l = self.log_likelihood(part)
-            # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs
-            weights = np.exp(log_l - log_l.max(axis=1, keepdims=True)) * self._prior_deduplicated(part)
-            total = weights.sum(axis=1)
-            weak = ~(total > 1e-250)
-            if weak.any():
-                weights[weak] = self._log_space_weights(part.take(np.flatnonzero(weak)), start, np.flatnonzero(weak))
-                total[weak] = weights[weak].sum(axis=1)
-            # the division can round one ulp above 1 for a certain cause
-            out[start:stop] = np.clip((weights @ self.configs) / total[:, None], 0.0, 1.0)
-            if progress is not None:
-                progress(stop - start)
+            out[start:stop] = self._chunk_posteriors(ev.chunk(start, stop), start)
+            return stop - start
+
+        if len(starts) > 1 and _WORKERS > 1:
+            # numpy releases the GIL in matrix products and ufuncs, so chunks run side by side on the
+            # cores; BLAS's own threads would compete with them, so they are limited to one meanwhile
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+                for done in pool.map(run, starts):
+                    if progress is not None:
+                        progress(done)
+        else:
+            for start in starts:
+                done = run(start)
+                if progress is not None:
+                    progress(done)
         return out
+
+    def _chunk_posteriors(self, part: EvidenceArrays, start: int) -> FloatArray:
+        """Posteriors of one chunk (``start`` is its first row, for error messages)."""
+        weights = self.log_likelihood(part)
+        # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs
+        weights -= weights.max(axis=1, keepdims=True)
+        np.exp(weights, out=weights)
+        weights *= self._prior_deduplicated(part)
+        sums = weights @ self._configs_and_ones  # numerators and, in the last column, the normaliser
+        weak = ~(sums[:, -1] > 1e-250)
+        if weak.any():
+            rows = np.flatnonzero(weak)
+            sums[rows] = self._log_space_weights(part.take(rows), start, rows) @ self._configs_and_ones
+        # the division can round one ulp above 1 for a certain cause
+        return np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
 
 
 def _pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: set[str]) -> tuple[str, FloatArray]:

@@ -224,7 +224,7 @@ class Model:
         self,
         frame: pd.DataFrame,
         *,
-        chunk_size: int = 1024,
+        chunk_size: int = 512,
         progress: bool = False,
     ) -> pd.DataFrame:
         """Posteriors, triage and red flags for a table of patients.
