@@ -337,7 +337,8 @@ class ExactEngine:
             rows = np.flatnonzero(weak)
             sums[rows] = self._log_space_weights(part.take(rows), start, rows) @ self._configs_and_ones
         # the division can round one ulp above 1 for a certain cause
-        return np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+        posteriors: FloatArray = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+        return posteriors
 
 
 def _pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: set[str]) -> tuple[str, FloatArray]:
