@@ -2,11 +2,12 @@
 
 How it works, in five steps:
 
-1. The causes' joint prior given each patient's risk factors and age,
-   ``W[n, k] = P(causes = k | risk-factor evidence)`` over all ``K = 2**C`` cause
-   configurations, is one tensor contraction (``numpy.einsum`` with a contraction
-   path planned once): unanswered risk factors and an unknown age enter as their
-   prevalences and are summed over exactly.
+1. The causes' joint prior with each patient's risk factors and age,
+   ``W[n, k] = P(causes = k, risk-factor evidence)`` over all ``K = 2**C`` cause
+   configurations, is one tensor contraction, its order planned once with
+   ``numpy.einsum_path`` and each pairwise step run as a batched matrix product:
+   unanswered risk factors and an unknown age enter at their prevalences and are
+   summed over exactly.
 2. For every configuration ``k`` and finding ``f``, the noisy-OR gives
    ``log P(f absent | k) = log(1 - leak_f) + sum_c k_c log(1 - q_cf)``
    (a ``K x F`` table ``A``, computed once per model) and
@@ -14,8 +15,8 @@ How it works, in five steps:
 3. A batch's finding likelihoods are two matrix products:
    ``log L = absent @ A.T + present @ B.T``; unknown findings contribute nothing,
    which sums them out exactly.
-4. ``log W + log L`` is normalised per patient in log space (no underflow), and
-   posteriors are ``softmax(log W + log L) @ configs``.
+4. Posteriors are ``(W * exp(log L - max)) @ configs``, normalised per patient;
+   a row whose product underflows is recomputed wholly in log space.
 5. Patients are processed in chunks so memory stays bounded, chunks run side by
    side on the machine's cores, and within a chunk ``W`` is computed once per
    distinct pattern of risk-factor and age answers.
@@ -37,13 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import ImpossibleEvidenceError
+from ._errors import ImpossibleEvidenceError, OptionError
 from ._parameters import FloatArray, Parameters, cause_table
 
 #: Patients per chunk; memory per chunk is about 4 * 2**C * 8 bytes per patient.
 DEFAULT_CHUNK = 512
 
 UNKNOWN = -1
+
+#: The most causes the engine enumerates (2**16 configurations per patient).
+MAX_CAUSES = 16
 
 #: Threads that process chunks side by side (numpy releases the GIL in its heavy loops).
 _WORKERS = min(4, os.cpu_count() or 1)
@@ -98,6 +102,11 @@ class ExactEngine:
     def __init__(self, params: Parameters) -> None:
         self.params = params
         n_c = len(params.causes)
+        if n_c > MAX_CAUSES or 1 + len(params.risk_factors) + n_c > 51:  # 51 einsum labels besides "n"
+            raise OptionError(
+                f"the numpy engine enumerates all 2**{n_c} cause configurations and supports at most "
+                f"{MAX_CAUSES} causes and 50 roots and causes together; use engine='pgmpy' for this model"
+            )
         self.n_configurations = 1 << n_c
         self._build_prior_contraction()
         # configurations in the order the contraction leaves them (no transpose per batch):
