@@ -37,3 +37,25 @@ def test_readme_test_command_is_the_ci_command() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     command = re.search(r"^(python -m pytest.*)$", readme, re.MULTILINE)
     assert command is not None and command.group(1) in ci
+
+
+def test_readme_figures_are_what_the_commands_print() -> None:
+    """The README's provenance counts and evaluation table equal what check-priors and evaluate compute now."""
+    readme = README.read_text(encoding="utf-8")
+    frame = kneebayes.load_priors().to_frame()
+    counts = frame["evidence"].value_counts()
+    published, qualitative = int(counts["published figure"]), int(counts["qualitative source"])
+    assert f"| all numbers | {len(frame)} |" in readme
+    assert f"| with a published source | {published + qualitative} |" in readme
+    assert f"a number) | {published} |" in readme and f"no number) | {qualitative} |" in readme
+    assert f"| expert estimates, each with a range and a one-line reasoning | {int(counts['expert estimate'])} |" in readme
+    model = kneebayes.load_model()
+    vignettes = kneebayes.load_vignettes(README.parent / "validation" / "vignettes.csv", model)
+    for label, split in (("tuning", "tune"), ("**held-out**", "heldout"), ("all", None)):
+        r = kneebayes.evaluate(model, vignettes, split=split)
+        top1, top3 = f"{r.top1:.1%}", f"{r.top3:.1%}"
+        if label.startswith("**"):
+            top1, top3 = f"**{top1}**", f"**{top3}**"
+        row = (f"| {label} | {r.n} | {top1} | {top3} | {r.mean_rank:.2f} | {r.brier:.3f} | {r.log_loss:.3f} | "
+               f"{r.urgent_triaged:.1%} | {r.under_triage_urgent} | {r.over_triage} |")
+        assert row in readme, row
