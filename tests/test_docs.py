@@ -48,7 +48,8 @@ def test_readme_figures_are_what_the_commands_print() -> None:
     assert f"| all numbers | {len(frame)} |" in readme
     assert f"| with a published source | {published + qualitative} |" in readme
     assert f"a number) | {published} |" in readme and f"no number) | {qualitative} |" in readme
-    assert f"| expert estimates, each with a range and a one-line reasoning | {int(counts['expert estimate'])} |" in readme
+    experts = int(counts["expert estimate"])
+    assert f"| expert estimates, each with a range and a one-line reasoning | {experts} |" in readme
     model = kneebayes.load_model()
     vignettes = kneebayes.load_vignettes(README.parent / "validation" / "vignettes.csv", model)
     for label, split in (("tuning", "tune"), ("**held-out**", "heldout"), ("all", None)):
