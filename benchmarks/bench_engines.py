@@ -61,6 +61,24 @@ def to_evidence(params: Parameters, ev: EvidenceArrays, i: int) -> Evidence:
                     tuple(ids[j] for j in np.flatnonzero(states == 0)), age, band)
 
 
+def to_frame(params: Parameters, ev: EvidenceArrays) -> pd.DataFrame:
+    """Turn a batch into the DataFrame that Model.diagnose_many and Model.sweep take."""
+    states = np.concatenate([ev.findings, ev.risk_factors], axis=1)
+    values = np.where(states == 1, True, np.where(states == 0, False, None)).astype(object)
+    frame = pd.DataFrame(values, columns=list(params.findings + params.risk_factors))
+    frame["age"] = np.where(ev.age_band >= 0, params.age_min[np.maximum(ev.age_band, 0)], np.nan)
+    return frame
+
+
+def time_sweep(model: kneebayes.Model, frame: pd.DataFrame, kind: str, target: str, n_variants: int) -> float:
+    """Seconds to score the patients under n_variants values of one number spread over its range."""
+    row = model.priors.to_frame().set_index(["kind", "target"]).loc[(kind, target)]
+    values = np.linspace(row["low"], row["high"], n_variants)
+    start = time.perf_counter()
+    model.sweep(frame, kind, target, values)
+    return time.perf_counter() - start
+
+
 def time_pgmpy(model: kneebayes.Model, ev: EvidenceArrays, n: int) -> tuple[float, np.ndarray]:
     from kneebayes._pgmpy_model import pgmpy_posteriors
 
@@ -176,6 +194,15 @@ def main() -> None:
         memory = (f"{peak:,.0f} MB" if peak >= 1 else "<1 MB") if peak is not None else ""
         print(f"| {name} | {seconds * 1e6:,.1f} µs | {t_pgmpy / seconds:,.1f}x | {vs_agrum} | {memory} |")
     print(f"\nLargest difference from pgmpy: numpy engine {diff_pgmpy:.2e}; pyAgrum {diff_agrum:.2e}")
+
+    n_variants, n_patients = (20, 200) if args.quick else (100, 1000)
+    patients = to_frame(model.parameters, ev.chunk(0, n_patients))
+    print(f"\nSweeps of {n_variants} prior variants over {n_patients:,} patients (Model.sweep):")
+    for kind, target in (("finding_probability", "lump_behind_knee|bakers_cyst"), ("leak", "fever"),
+                         ("odds_ratio", "dvt|recent_immobility")):
+        seconds = time_sweep(model, patients, kind, target, n_variants)
+        print(f"  {kind} {target}: {seconds:.2f} s ({seconds / (n_variants * n_patients) * 1e6:.1f} µs per "
+              f"patient and variant)")
 
     cli = shutil.which("kneebayes") or shutil.which("kneebayes", path=str(Path(sys.executable).parent))
     if cli:

@@ -157,3 +157,37 @@ def test_engine_rows_are_independent(model: kneebayes.Model) -> None:
     together = engine.posteriors(ev)
     for i in range(n):
         np.testing.assert_allclose(together[i], engine.posteriors(ev.take(np.array([i])))[0], atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "values"),
+    [
+        ("finding_probability", "lump_behind_knee|bakers_cyst", [0.2, 0.55, 0.97]),
+        ("leak", "swelling", [0.01, 0.15]),
+        ("odds_ratio", "dvt|recent_immobility", [1.0, 9.0]),
+        ("base_rate", "cramp", [0.02, 0.3]),
+    ],
+)
+def test_sweep_equals_rebuilding_the_model(model: kneebayes.Model, kind: str, target: str, values: list[float]) -> None:
+    """Each value of a sweep gives the posteriors of a model rebuilt from priors edited with with_value."""
+    rng = np.random.default_rng(5)
+    ids = ["lump_behind_knee", "swelling", "stiffness", "calf_swelling", "recent_immobility", "spasm"]
+    frame = pd.DataFrame(rng.choice(np.array([True, False, None], dtype=object), size=(12, len(ids))), columns=ids)
+    swept = model.sweep(frame, kind, target, values)
+    assert swept.shape == (len(values) * 12, len(model.causes))
+    row = model.priors.to_frame().set_index(["kind", "target"]).loc[(kind, target)]
+    for value in values:
+        edited = model.priors.with_value(kind, target, value, low=min(row["low"], value), high=max(row["high"], value))
+        expected = kneebayes.Model.from_priors(edited).diagnose_many(frame)[list(model.causes)]
+        np.testing.assert_allclose(swept.loc[value].to_numpy(), expected.to_numpy(dtype=float), atol=1e-12)
+
+
+def test_sweep_refuses_invalid_values(model: kneebayes.Model) -> None:
+    """A finding probability at or below its leak, or outside (0, 1), is refused with a clear error."""
+    frame = pd.DataFrame({"swelling": [True]})
+    with pytest.raises(kneebayes.OptionError, match="above its leak"):
+        model.sweep(frame, "finding_probability", "lump_behind_knee|bakers_cyst", [0.001])
+    with pytest.raises(kneebayes.OptionError, match="non-empty"):
+        model.sweep(frame, "leak", "swelling", [])
+    with pytest.raises(ValueError, match="did you mean"):
+        model.sweep(frame, "finding_probability", "lump_behind_knee|bakers_cist", [0.5])

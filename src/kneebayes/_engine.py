@@ -237,19 +237,6 @@ class ExactEngine:
         return self.prior(ev.take(first))[inverse.reshape(-1)]
 
     # ---- posteriors -------------------------------------------------------------
-    def _log_space_weights(self, ev: EvidenceArrays, start: int, rows: npt.NDArray[np.int64]) -> FloatArray:
-        """Normalised weights computed in log space, for rows whose product underflowed."""
-        with np.errstate(divide="ignore"):
-            logits = np.log(self.prior(ev)) + self.log_likelihood(ev)
-        top: FloatArray = logits.max(axis=1, keepdims=True)
-        bad = ~np.isfinite(top[:, 0])
-        if bad.any():
-            where = ", ".join(str(start + int(i)) for i in rows[bad][:10])
-            raise ImpossibleEvidenceError(
-                f"the evidence of row(s) {where} has probability zero (or below floating-point range) under this model"
-            )
-        return np.exp(logits - top)
-
     def log_likelihood(self, ev: EvidenceArrays) -> FloatArray:
         """``log P(finding evidence | causes = k)`` for each patient, shape (N, K)."""
         present = (ev.findings == 1).astype(float)
@@ -317,37 +304,129 @@ class ExactEngine:
             out[start:stop] = self._chunk_posteriors(ev.chunk(start, stop), start)
             return stop - start
 
-        if len(starts) > 1 and _WORKERS > 1:
-            # numpy releases the GIL in matrix products and ufuncs, so chunks run side by side on the
-            # cores; BLAS's own threads would compete with them, so they are limited to one meanwhile
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-                for done in pool.map(run, starts):
-                    if progress is not None:
-                        progress(done)
-        else:
-            for start in starts:
-                done = run(start)
-                if progress is not None:
-                    progress(done)
+        _run_side_by_side(run, starts, progress)
         return out
 
     def _chunk_posteriors(self, part: EvidenceArrays, start: int) -> FloatArray:
         """Posteriors of one chunk (``start`` is its first row, for error messages)."""
-        weights = self.log_likelihood(part)
-        # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs
-        weights -= weights.max(axis=1, keepdims=True)
-        np.exp(weights, out=weights)
-        weights *= self._prior_deduplicated(part)
-        sums = weights @ self._configs_and_ones  # numerators and, in the last column, the normaliser
-        weak = ~(sums[:, -1] > 1e-250)
-        if weak.any():
-            rows = np.flatnonzero(weak)
-            sums[rows] = self._log_space_weights(part.take(rows), start, rows) @ self._configs_and_ones
-        # the division can round one ulp above 1 for a certain cause
-        posteriors: FloatArray = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
-        return posteriors
+        rows = np.arange(start, start + len(part))
+        return _posteriors_from(self.log_likelihood(part), self._prior_deduplicated(part), self._configs_and_ones, rows)
+
+    def finding_sweep(
+        self, ev: EvidenceArrays, f: int, leaks: FloatArray, q: FloatArray, *, chunk_size: int = DEFAULT_CHUNK
+    ) -> FloatArray:
+        """Posteriors under variants of one finding's numbers, reusing everything else.
+
+        Parameters
+        ----------
+        ev : EvidenceArrays
+            The patients (N).
+        f : int
+            Index of the finding whose numbers vary.
+        leaks : ndarray, shape (V,)
+            The finding's leak in each variant.
+        q : ndarray, shape (V, C)
+            The finding's noisy-OR parameters in each variant.
+
+        Returns
+        -------
+        ndarray, shape (V, N, C)
+            Only patients who answered the finding are recomputed per variant: the
+            causes' prior and the other findings' likelihoods are computed once.
+        """
+        n_v = len(leaks)
+        out = np.empty((n_v, len(ev), len(self.params.causes)))
+        log_absent = np.log1p(-leaks)[:, None] + np.log1p(-q) @ self.configs.T  # (V, K)
+        log_present = _log1mexp(log_absent)
+        for start in range(0, len(ev), chunk_size):
+            self._finding_sweep_chunk(ev.chunk(start, min(start + chunk_size, len(ev))), start, f,
+                                      log_absent, log_present, out)
+        return out
+
+    def _finding_sweep_chunk(
+        self,
+        part: EvidenceArrays,
+        start: int,
+        f: int,
+        log_absent: FloatArray,
+        log_present: FloatArray,
+        out: FloatArray,
+    ) -> None:
+        """Fill ``out[:, start:start + len(part)]`` for one chunk of :meth:`finding_sweep`."""
+        prior = self._prior_deduplicated(part)
+        log_l = self.log_likelihood(part)
+        state = part.findings[:, f]
+        answered = np.flatnonzero(state != UNKNOWN)
+        unanswered = np.flatnonzero(state == UNKNOWN)
+        if len(unanswered):  # the finding was not answered: every variant gives the same posteriors
+            same = _posteriors_from(log_l[unanswered], prior[unanswered], self._configs_and_ones, start + unanswered)
+            out[:, start + unanswered] = same[None]
+        if not len(answered):
+            return
+        present = (state[answered] == 1)[:, None]
+        # the answered rows without this finding's own term; each variant adds its own back
+        rest = log_l[answered] - np.where(present, self.log_present[:, f], self.log_absent[:, f])
+        answered_prior = prior[answered]
+
+        def one(v: int) -> int:
+            variant = rest + np.where(present, log_present[v], log_absent[v])
+            out[v, start + answered] = _posteriors_from(variant, answered_prior, self._configs_and_ones,
+                                                        start + answered)
+            return len(answered)
+
+        _run_side_by_side(one, range(len(log_absent)))
+
+
+def _run_side_by_side(
+    task: Callable[[int], int], items: range, progress: Callable[[int], None] | None = None
+) -> None:
+    """Run ``task`` on every item, on all cores when there is more than one item.
+
+    numpy releases the GIL in matrix products and ufuncs, so items run side by side;
+    BLAS's own threads would compete with them, so they are held to one meanwhile.
+    ``progress`` receives each task's return value (a count) as it finishes.
+    """
+    if len(items) > 1 and _WORKERS > 1:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            for done in pool.map(task, items):
+                if progress is not None:
+                    progress(done)
+        return
+    for item in items:
+        done = task(item)
+        if progress is not None:
+            progress(done)
+
+
+def _posteriors_from(
+    log_l: FloatArray, prior: FloatArray, configs_and_ones: FloatArray, rows: npt.NDArray[np.int64]
+) -> FloatArray:
+    """Normalised posteriors from log-likelihoods and priors of cause configurations.
+
+    ``rows`` are the patients' row numbers in the batch, for error messages.
+    """
+    weights = log_l - log_l.max(axis=1, keepdims=True)
+    # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs
+    np.exp(weights, out=weights)
+    weights *= prior
+    sums = weights @ configs_and_ones  # numerators and, in the last column, the normaliser
+    weak = np.flatnonzero(~(sums[:, -1] > 1e-250))
+    if len(weak):
+        with np.errstate(divide="ignore"):
+            logits = np.log(prior[weak]) + log_l[weak]
+        top = logits.max(axis=1, keepdims=True)
+        bad = ~np.isfinite(top[:, 0])
+        if bad.any():
+            where = ", ".join(str(int(rows[i])) for i in weak[bad][:10])
+            raise ImpossibleEvidenceError(
+                f"the evidence of row(s) {where} has probability zero (or below floating-point range) under this model"
+            )
+        sums[weak] = np.exp(logits - top) @ configs_and_ones
+    # the division can round one ulp above 1 for a certain cause
+    posteriors: FloatArray = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+    return posteriors
 
 
 def _pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: set[str]) -> tuple[str, FloatArray]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -285,6 +285,98 @@ class Model:
         ids = np.array([r.id for r in p.rules], dtype=object)
         out["red_flags"] = [";".join(ids[row]) for row in fired]
         return out
+
+    def sweep(
+        self,
+        frame: pd.DataFrame,
+        kind: str,
+        target: str,
+        values: Sequence[float],
+    ) -> pd.DataFrame:
+        """Posteriors of every patient under each value of one prior number (one-way sensitivity).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Patients, as for :meth:`diagnose_many`.
+        kind, target : str
+            The number to vary, as in the ``kind`` and ``target`` columns of
+            :meth:`Priors.to_frame` (e.g. ``"finding_probability"``, ``"lump_behind_knee|bakers_cyst"``).
+        values : sequence of float
+            The values to try. Each must be valid where the number stands (a
+            probability in (0, 1), a finding probability above its leak, ...); it may
+            lie outside the number's plausible range.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index (``value``, patient index); one column per cause.
+
+        Notes
+        -----
+        A finding's numbers (``leak``, ``finding_probability``) are swept without
+        rebuilding anything: the causes' prior and the other findings' likelihoods
+        are computed once, and only patients who answered that finding are
+        recomputed per value. Other numbers change the causes' prior, so each value
+        rebuilds the model from re-validated priors.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from kneebayes import load_model
+        >>> patients = pd.DataFrame({"lump_behind_knee": [True], "stiffness": [True]})
+        >>> out = load_model().sweep(patients, "finding_probability", "lump_behind_knee|bakers_cyst", [0.3, 0.9])
+        >>> bool(out.loc[(0.3, 0), "bakers_cyst"] < out.loc[(0.9, 0), "bakers_cyst"])
+        True
+        """
+        grid = np.asarray(values, dtype=float)
+        if grid.ndim != 1 or not len(grid) or not np.isfinite(grid).all():
+            raise OptionError(f"The 'values' parameter must be a non-empty list of finite numbers. Got {values!r}.")
+        ev = self._frame_arrays(frame)
+        if kind in ("leak", "finding_probability"):
+            posteriors = self._finding_sweep(ev, kind, target, grid)
+        else:
+            numbers = self.priors.to_frame().set_index(["kind", "target"])
+            if (kind, target) not in numbers.index:
+                self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
+            low, high = numbers.loc[(kind, target), ["low", "high"]]
+            posteriors = np.stack([
+                Model.from_priors(
+                    self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
+                )._engine.posteriors(ev)
+                for v in grid
+            ])
+        patient_level = str(frame.index.name) if frame.index.name is not None else "patient"
+        index: pd.MultiIndex = pd.MultiIndex.from_product(
+            [grid.tolist(), frame.index.tolist()], names=["value", patient_level]
+        )
+        return pd.DataFrame(posteriors.reshape(-1, len(self.causes)), index=index, columns=list(self.causes))
+
+    def _finding_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray) -> np.ndarray:
+        p = self.parameters
+        links = self.priors.finding_links["probability"]
+        finding, _, cause = target.partition("|")
+        if finding not in p.findings or (kind == "finding_probability" and (finding, cause) not in links.index):
+            self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
+        f = p.findings.index(finding)
+        own = links[links.index.get_level_values("finding") == finding]
+        probability = np.zeros((len(grid), len(p.causes)))  # P(finding | cause alone) per variant, 0 = no link
+        for key, value in own.items():
+            c_id = cast("tuple[str, str]", key)[1]
+            probability[:, p.causes.index(c_id)] = value
+        if kind == "leak":
+            leaks = grid
+        else:
+            leaks = np.full(len(grid), p.leak[f])
+            probability[:, p.causes.index(cause)] = grid
+        linked = probability > 0
+        if ((grid <= 0) | (grid >= 1)).any() or (linked & (probability <= leaks[:, None])).any():
+            raise OptionError(
+                f"every value of {kind} {target!r} must be a probability strictly between 0 and 1, and a "
+                f"finding's probability must stay above its leak; got {[float(v) for v in grid]}"
+            )
+        q = np.where(linked, 1.0 - (1.0 - probability) / (1.0 - leaks[:, None]), 0.0)
+        return self._engine.finding_sweep(ev, f, leaks, q)
 
     def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
         p = self.parameters
