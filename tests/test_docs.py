@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 import importlib
 import pkgutil
 import re
@@ -60,3 +61,10 @@ def test_readme_figures_are_what_the_commands_print() -> None:
         row = (f"| {label} | {r.n} | {top1} | {top3} | {r.mean_rank:.2f} | {r.brier:.3f} | {r.log_loss:.3f} | "
                f"{r.urgent_triaged:.1%} | {r.under_triage_urgent} | {r.over_triage} |")
         assert row in readme, row
+
+
+def test_notebooks_are_stored_without_outputs() -> None:
+    """Notebooks are committed stripped, as the README says, so they never go stale against the priors."""
+    for path in sorted((README.parent / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), path.name
