@@ -119,6 +119,8 @@ class ExactEngine:
         self._configs_and_ones = np.hstack([self.configs, np.ones((len(self.configs), 1))])
         self.log_absent = np.log1p(-params.leak)[None, :] + self.configs @ log_off  # (K, F)
         self.log_present = _log1mexp(self.log_absent)
+        # one matrix product per batch: [absent answers | present answers] @ this (2F, K) table
+        self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T]))
 
     # ---- the causes' prior given risk factors ------------------------------------
     def _build_prior_contraction(self) -> None:
@@ -239,9 +241,8 @@ class ExactEngine:
     # ---- posteriors -------------------------------------------------------------
     def log_likelihood(self, ev: EvidenceArrays) -> FloatArray:
         """``log P(finding evidence | causes = k)`` for each patient, shape (N, K)."""
-        present = (ev.findings == 1).astype(float)
-        absent = (ev.findings == 0).astype(float)
-        log_likelihood: FloatArray = absent @ self.log_absent.T + present @ self.log_present.T
+        answers = np.concatenate([ev.findings == 0, ev.findings == 1], axis=1).astype(float)
+        log_likelihood: FloatArray = answers @ self._log_answer_table
         return log_likelihood
 
     def log_evidence(self, ev: EvidenceArrays, *, chunk_size: int = DEFAULT_CHUNK) -> FloatArray:
@@ -407,9 +408,10 @@ def _posteriors_from(
 
     ``rows`` are the patients' row numbers in the batch, for error messages.
     """
-    weights = log_l - log_l.max(axis=1, keepdims=True)
-    # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs
-    np.exp(weights, out=weights)
+    # probability space: exp(log L - max) times the prior; rows that underflow are redone in logs.
+    # Shifting a row by a constant changes nothing after normalisation, so log_l is shifted in place.
+    log_l -= log_l.max(axis=1, keepdims=True)
+    weights = np.exp(log_l)
     weights *= prior
     sums = weights @ configs_and_ones  # numerators and, in the last column, the normaliser
     weak = np.flatnonzero(~(sums[:, -1] > 1e-250))
