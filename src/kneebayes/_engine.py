@@ -223,11 +223,6 @@ class ExactEngine:
             joint = joint.transpose([0, *[name.index(ch) for ch in self._final_labels]])
         return np.ascontiguousarray(joint).reshape(len(ev), self.n_configurations)
 
-    def log_prior(self, ev: EvidenceArrays) -> FloatArray:
-        """``log P(causes = k, risk-factor and age evidence)`` for each patient, shape (N, K)."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.prior(ev))
-
     def _prior_deduplicated(self, ev: EvidenceArrays) -> FloatArray:
         """:meth:`prior`, computed once per distinct pattern of risk-factor and age evidence."""
         code = ev.age_band + 1  # one integer per pattern: age in 0..A, each risk factor in 0..2
