@@ -13,7 +13,7 @@ import pandas as pd
 from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
 from ._errors import EvidenceError, OptionError, UnknownIdError
-from ._evidence import Evidence, check_age, make_evidence
+from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
 from ._parameters import Parameters, compile_parameters
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
@@ -264,8 +264,6 @@ class Model:
         >>> list(out["triage"])
         ['self_care', 'urgent']
         """
-        if not isinstance(frame, pd.DataFrame):
-            raise EvidenceError(f"diagnose_many expects a pandas DataFrame. Got {type(frame).__name__} instead.")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise OptionError(
                 f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead."
@@ -379,6 +377,8 @@ class Model:
         return self._engine.finding_sweep(ev, f, leaks, q)
 
     def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
+        if not isinstance(frame, pd.DataFrame):
+            raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {type(frame).__name__} instead.")
         p = self.parameters
         allowed = set(self.observable)
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
@@ -402,10 +402,18 @@ class Model:
         age = np.full(n, UNKNOWN, dtype=np.int64)
         if "age" in frame.columns:
             years = frame["age"]
-            for i, value in enumerate(years.to_numpy(dtype=object)):
-                if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-                    continue
-                age[i] = p.age_band_index(check_age(value))  # type: ignore[arg-type]
+            if pd.api.types.is_numeric_dtype(years.dtype) and not pd.api.types.is_bool_dtype(years.dtype):
+                values = years.to_numpy(dtype=float, na_value=np.nan)
+                known = ~np.isnan(values)
+                bad = known & ~((values >= 0) & (values <= MAX_AGE))
+                if bad.any():
+                    check_age(values[bad][0])  # raises InvalidAgeError with the message of diagnose()
+                age[known] = np.searchsorted(p.age_min, values[known], side="right") - 1
+            else:  # object columns: check each value (bools and text are refused)
+                for i, value in enumerate(years.to_numpy(dtype=object)):
+                    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+                        continue
+                    age[i] = p.age_band_index(check_age(value))  # type: ignore[arg-type]
         return EvidenceArrays(states(p.findings), states(p.risk_factors), age)
 
 
