@@ -93,3 +93,14 @@ def test_shipped_vignettes_load(model: kneebayes.Model) -> None:
     frame = kneebayes.load_vignettes(path, model)
     assert len(frame) >= 60 and set(frame["split"]) == {"tune", "heldout"}
     assert set(frame["diagnosis"]) == set(model.causes)
+
+
+def test_scoring_once_per_split_equals_separate_evaluations(model: kneebayes.Model, vignette_file: Path) -> None:
+    """evaluate_by_split, which scores each vignette once, reports what evaluate() reports per split."""
+    from kneebayes._evaluate import evaluate_by_split
+
+    frame = kneebayes.load_vignettes(vignette_file, model)
+    together = evaluate_by_split(model, frame)
+    for name, split in (("tune", "tune"), ("heldout", "heldout"), ("all", None)):
+        separate = kneebayes.evaluate(model, frame, split=split).summary()
+        assert together[name].summary() == pytest.approx(separate, abs=1e-12)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ._csvfile import read_table
-from ._errors import PriorsError, Problem
+from ._errors import OptionError, PriorsError, Problem
 from ._model import Model
 from ._vocabulary import TRIAGE_LEVELS, did_you_mean
 
@@ -189,13 +189,33 @@ def evaluate(
     frame = vignettes if isinstance(vignettes, pd.DataFrame) else load_vignettes(vignettes, model)
     if split is not None:
         if split not in ("tune", "heldout"):
-            raise ValueError(f"The 'split' parameter must be 'tune', 'heldout' or None. Got {split!r} instead.")
+            raise OptionError(f"The 'split' parameter must be 'tune', 'heldout' or None. Got {split!r} instead.")
         frame = frame[frame["split"] == split]
     if frame.empty:
-        raise ValueError("no vignettes to evaluate")
+        raise OptionError("no vignettes to evaluate")
     patients = _patients(frame, model)
     scored = model.diagnose_many(patients, progress=progress)
     return _score(frame, scored, model.causes)
+
+
+def evaluate_by_split(
+    model: Model, vignettes: pd.DataFrame, *, progress: bool = False
+) -> dict[str, Evaluation]:
+    """Score every vignette once and report the tuning part, the held-out part and all.
+
+    Returns
+    -------
+    dict of str to Evaluation
+        Keys ``"tune"`` and ``"heldout"`` (when the set has such rows) and ``"all"``.
+    """
+    scored = model.diagnose_many(_patients(vignettes, model), progress=progress)
+    results = {}
+    for name in ("tune", "heldout"):
+        part = (vignettes["split"] == name).to_numpy()
+        if part.any():
+            results[name] = _score(vignettes[part], scored[part], model.causes)
+    results["all"] = _score(vignettes, scored, model.causes)
+    return results
 
 
 def _patients(frame: pd.DataFrame, model: Model) -> pd.DataFrame:

@@ -95,16 +95,11 @@ ANCHORS = (
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ._evaluate import evaluate, load_vignettes
+    from ._evaluate import evaluate_by_split, load_vignettes
     from ._model import load_model
 
     model = load_model(args.priors)
-    vignettes = load_vignettes(args.file, model)
-    parts = {"tune": "tune", "heldout": "heldout", "all": None}
-    results = {}
-    for name, split in parts.items():
-        if split is None or (vignettes["split"] == split).any():
-            results[name] = evaluate(model, vignettes, split=split, progress=args.progress)
+    results = evaluate_by_split(model, load_vignettes(args.file, model), progress=args.progress)
     if args.json:
         print(json.dumps({name: r.summary() for name, r in results.items()}, indent=2))
         return 0
