@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import kneebayes
 from conftest import write_priors
+from kneebayes._contraction import ConditionedPlan, Joint, network
 from kneebayes._engine import UNKNOWN, EvidenceArrays
 
 REF = "paper2020,A Author,2020,A paper,J Test,abstract,\n"
@@ -166,6 +167,12 @@ def test_engine_rows_are_independent(model: kneebayes.Model) -> None:
         ("leak", "swelling", [0.01, 0.15]),
         ("odds_ratio", "dvt|recent_immobility", [1.0, 9.0]),
         ("base_rate", "cramp", [0.02, 0.3]),
+        # a cause parent of another cause: its child's table is recalibrated and swept with it
+        ("base_rate", "meniscus_tear", [0.05, 0.3]),
+        ("odds_ratio", "bakers_cyst|osteoarthritis", [1.5, 6.0]),
+        ("odds_ratio", "osteoarthritis|70_plus", [2.0, 20.0]),
+        # a root's number: every model is rebuilt
+        ("prevalence", "overweight", [0.3, 0.8]),
     ],
 )
 def test_sweep_equals_rebuilding_the_model(model: kneebayes.Model, kind: str, target: str, values: list[float]) -> None:
@@ -173,6 +180,9 @@ def test_sweep_equals_rebuilding_the_model(model: kneebayes.Model, kind: str, ta
     rng = np.random.default_rng(5)
     ids = ["lump_behind_knee", "swelling", "stiffness", "calf_swelling", "recent_immobility", "spasm"]
     frame = pd.DataFrame(rng.choice(np.array([True, False, None], dtype=object), size=(12, len(ids))), columns=ids)
+    for rf in ("overweight", "smoking", "pivoting_sport", "twisting_injury"):
+        frame[rf] = rng.choice(np.array([True, False, None], dtype=object), size=12)
+    frame["age"] = rng.choice([np.nan, 20.0, 45.0, 62.0, 85.0], size=12)
     swept = model.sweep(frame, kind, target, values)
     assert swept.shape == (len(values) * 12, len(model.causes))
     row = model.priors.to_frame().set_index(["kind", "target"]).loc[(kind, target)]
@@ -191,3 +201,80 @@ def test_sweep_refuses_invalid_values(model: kneebayes.Model) -> None:
         model.sweep(frame, "leak", "swelling", [])
     with pytest.raises(ValueError, match="did you mean"):
         model.sweep(frame, "finding_probability", "lump_behind_knee|bakers_cist", [0.5])
+
+
+# ---- the conditioned contraction ---------------------------------------------------------------
+
+
+def _random_batch(params: kneebayes._parameters.Parameters, n: int, seed: int) -> EvidenceArrays:
+    """Return n patients with random answers (present, absent or unknown); age known 70% of the time."""
+    rng = np.random.default_rng(seed)
+    findings = rng.choice(np.array([1, 0, UNKNOWN], dtype=np.int8), size=(n, len(params.findings)), p=[0.1, 0.3, 0.6])
+    rfs = rng.choice(np.array([1, 0, UNKNOWN], dtype=np.int8), size=(n, len(params.risk_factors)))
+    ages = np.where(rng.random(n) < 0.7, rng.integers(0, len(params.age_bands), n), UNKNOWN).astype(np.int64)
+    return EvidenceArrays(findings, rfs, ages)
+
+
+def _in_patient_order(joint: Joint) -> np.ndarray:
+    out = np.empty_like(joint.values)
+    out[joint.order] = joint.values
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=small_models(), data=st.data())
+def test_conditioning_on_any_roots_gives_the_same_joint(tmp_path: Path, files: dict[str, str],
+                                                        data: st.DataObject) -> None:
+    """Conditioning on any subset of roots, with any per-cause factors, gives the plain contraction's joint.
+
+    The plain joint times the outer product of the factors is computed independently;
+    the per-replica rows of the conditioned plan sum to the same joint.
+    """
+    folder = write_priors(tmp_path / f"m{abs(hash(str(files)))}", files)
+    params = kneebayes.load_model(folder).parameters
+    net = network(params)
+    conditioned = tuple(sorted(data.draw(st.sets(st.sampled_from(range(len(net.roots))))) if net.roots else ()))
+    ev = _random_batch(params, data.draw(st.integers(1, 12)), data.draw(st.integers(0, 1000)))
+    factor = np.random.default_rng(len(ev)).uniform(0.01, 1.0, size=(len(ev), len(params.causes)))
+    plain = ConditionedPlan(params, net, ())
+    plan = ConditionedPlan(params, net, conditioned)
+    prior = _in_patient_order(plain.joint(ev.age_band, ev.risk_factors))
+    expected = prior * np.exp(np.log(factor) @ plain.configs.T)
+    got = _in_patient_order(plan.joint(ev.age_band, ev.risk_factors, factor))
+    # match columns through each plan's configuration order
+    code = 2 ** np.arange(len(params.causes))
+    columns = np.argsort(plan.configs @ code)[np.argsort(np.argsort(plain.configs @ code))]
+    np.testing.assert_allclose(got[:, columns], expected, rtol=1e-12, atol=1e-300)
+    replicas = plan.joint(ev.age_band, ev.risk_factors, factor, per_replica=True)
+    assert replicas.patient is not None
+    summed = np.zeros((len(ev), plan.configs.shape[0]))
+    np.add.at(summed, replicas.order[replicas.patient], replicas.values)
+    np.testing.assert_allclose(summed[:, columns], expected, rtol=1e-12, atol=1e-300)
+
+
+def test_conditioned_batches_equal_pgmpy_and_the_plain_path(model: kneebayes.Model) -> None:
+    """Batches of 64+ patients take the conditioned plan: they equal pgmpy to 1e-9 and the plain plan to 1e-12."""
+    from kneebayes._pgmpy_model import pgmpy_posteriors
+
+    engine = model._engine
+    ev = _random_batch(model.parameters, 300, seed=11)
+    batched = engine.posteriors(ev)  # one chunk of 300: conditioned
+    one_by_one = engine.posteriors(ev, chunk_size=7)  # chunks of 7: plain
+    np.testing.assert_allclose(batched, one_by_one, rtol=0, atol=1e-12)
+    network_ = model.to_pgmpy()
+    frame = bench_frame(model, ev)
+    for i in range(0, 300, 20):
+        row = frame.iloc[i]
+        evidence = model.evidence([k for k, v in row.items() if v is True], [k for k, v in row.items() if v is False],
+                                  None if np.isnan(row["age"]) else row["age"])
+        assert np.abs(batched[i] - pgmpy_posteriors(network_, model.parameters, evidence)).max() < 1e-9
+
+
+def bench_frame(model: kneebayes.Model, ev: EvidenceArrays) -> pd.DataFrame:
+    """Return the batch as a diagnose_many frame (age as each band's first year)."""
+    p = model.parameters
+    states = np.concatenate([ev.findings, ev.risk_factors], axis=1)
+    frame = pd.DataFrame(np.where(states == 1, True, np.where(states == 0, False, None)).astype(object),
+                         columns=list(p.findings + p.risk_factors))
+    frame["age"] = np.where(ev.age_band >= 0, p.age_min[np.maximum(ev.age_band, 0)], np.nan)
+    return frame

@@ -22,6 +22,7 @@ The plan chooses ``S`` greedily from ``numpy.einsum_path``'s flop counts; with
 
 from __future__ import annotations
 
+import functools
 import itertools
 import string
 from dataclasses import dataclass
@@ -125,11 +126,17 @@ class Joint:
         rows follow the tie-break key given to :meth:`ConditionedPlan.joint`.
     values : ndarray, shape (N, K)
         ``P(causes = k, root answers) * prod_c factor[c, k_c]`` per row.
+    patient, value : ndarray of int, optional
+        With ``per_replica``, the rows are replicas: ``patient[r]`` is the row
+        (in ``order``) of replica ``r``'s patient and ``value[r]`` the index of
+        its values of the conditioned roots.
     """
 
     order: IntArray
     bounds: IntArray
     values: FloatArray
+    patient: IntArray | None = None
+    value: IntArray | None = None
 
 
 class ConditionedPlan:
@@ -198,6 +205,8 @@ class ConditionedPlan:
         risk_factors: npt.NDArray[np.int8],
         factor: FloatArray | None = None,
         tiebreak: IntArray | None = None,
+        *,
+        per_replica: bool = False,
     ) -> Joint:
         """Return the joint of the causes with each patient's root answers, times per-cause factors.
 
@@ -210,6 +219,11 @@ class ConditionedPlan:
             (the absent findings' noisy-OR terms); None for none.
         tiebreak : ndarray of int, shape (N,), optional
             Sort key of rows within a group.
+        per_replica : bool
+            Return one row per replica (each patient's consistent values of the
+            conditioned roots, with their prior weight) instead of their sum; the
+            result's ``patient`` and ``value`` say whose replica each row is and
+            at which value (an index into the conditioned roots' grid).
         """
         p, net = self.params, self.net
         n = len(age_band)
@@ -242,7 +256,9 @@ class ConditionedPlan:
         rows = starts[patient] + offset
         replica_weight = s_weight[pattern_of, value_of][rows]
         sorted_factor = None if factor is None else factor[order]
-        values = np.empty((n, len(self.configs)))
+        if per_replica:  # every replica its own row: one group of count 1
+            sorted_count, bounds = np.ones(len(rows), dtype=np.int64), np.array([0, len(rows)], dtype=np.int64)
+        values = np.empty((len(sorted_count), len(self.configs)))
         a, b = self._final_operands(names, results, rows, patient, replica_weight, sorted_factor, len(pattern_of))
         zs, xs, ys, us = (int(np.prod([self._card[ch] for ch in labels], dtype=np.int64))
                           for labels in (self._z, self._x, self._y, self._u))
@@ -259,6 +275,8 @@ class ConditionedPlan:
                 np.matmul(part_a.transpose(0, 2, 3, 1, 4).reshape(m, zs, xs, c * us),
                           part_b.transpose(0, 2, 1, 3, 4).reshape(m, zs, c * us, ys), out=out)
             first_row += m * c
+        if per_replica:
+            return Joint(order, bounds, values, patient, value_of[rows])
         return Joint(order, bounds, values)
 
     def _run(self, operands: list[FloatArray]) -> tuple[list[str], list[FloatArray]]:
@@ -389,7 +407,21 @@ def estimated_cost(net: Network, conditioned: tuple[int, ...]) -> float:
 
 
 def choose_conditioning(net: Network, max_roots: int = 8) -> tuple[int, ...]:
-    """Pick roots to condition on, greedily, while the estimated cost falls by at least 10%."""
+    """Pick roots to condition on, greedily, while the estimated cost falls by at least 10%.
+
+    The choice depends only on the network's structure, so it is cached: models
+    that differ only in their numbers (a sweep's variants) share it.
+    """
+    structure = (net.root_letters, net.root_cards, net.cause_letters, net.table_terms,
+                 tuple(table.shape for table in net.tables))
+    return _choose_conditioning(structure, max_roots)
+
+
+@functools.lru_cache(maxsize=32)
+def _choose_conditioning(structure: tuple[str, tuple[int, ...], str, tuple[str, ...], tuple[tuple[int, ...], ...]],
+                         max_roots: int) -> tuple[int, ...]:
+    letters, cards, causes, terms, shapes = structure
+    net = Network(tuple(range(len(cards))), letters, cards, causes, terms, tuple(np.ones(s) for s in shapes))
     chosen: tuple[int, ...] = ()
     cost = estimated_cost(net, chosen)
     while len(chosen) < max_roots:

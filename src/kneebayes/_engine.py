@@ -34,9 +34,12 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from ._contraction import ConditionedPlan, choose_conditioning, network
+from ._contraction import ConditionedPlan, IntArray, Network, choose_conditioning, network
 from ._errors import ImpossibleEvidenceError, OptionError
-from ._parameters import FloatArray, Parameters
+from ._parameters import FloatArray, Parameters, cause_table
+
+#: Patients per chunk of a cause sweep (each patient has one replica per value of the edited causes' roots).
+_SWEEP_CHUNK = 64
 
 #: Patients per chunk; memory per chunk is about 3 * 2**C * 8 bytes per patient.
 DEFAULT_CHUNK = 512
@@ -266,6 +269,97 @@ class ExactEngine:
                                       log_absent, log_present, out)
         return out
 
+    def cause_sweep(
+        self, ev: EvidenceArrays, variants: list[Parameters], changed: tuple[int, ...]
+    ) -> FloatArray:
+        """Posteriors under variants whose only differences are the tables of the ``changed`` causes.
+
+        The rest of the network is contracted once, with the changed causes'
+        tables left out and their parents kept (roots conditioned on, cause
+        parents as labels): per patient replica, ``G[kept, :]`` sums the joint of
+        everything else times the findings' likelihood. A variant then costs one
+        small product per replica, ``sum over kept of T_variant * G``.
+
+        Parameters
+        ----------
+        ev : EvidenceArrays
+            The patients (N).
+        variants : list of Parameters
+            One per variant, equal to this engine's parameters outside ``changed``.
+        changed : tuple of int
+            The causes whose tables differ.
+
+        Returns
+        -------
+        ndarray, shape (V, N, C)
+        """
+        p, net = self.params, self._network
+        kept_causes = sorted({*changed, *[int(i) for d in changed for i in np.flatnonzero(p.cause_parent[d])]})
+        kept = "".join(net.cause_letters[i] for i in kept_causes)
+        parents = {i for i, root in enumerate(net.roots) for d in changed
+                   if (p.age_parent[d] if root < 0 else p.rf_parent[d, root])}
+        cavity = Network(net.roots, net.root_letters, net.root_cards, net.cause_letters, net.table_terms,
+                         tuple(np.ones_like(t) if c in changed else t for c, t in enumerate(net.tables)))
+        conditioned = tuple(sorted(set(choose_conditioning(net)) | parents))
+        scoring = _Scoring(ConditionedPlan(p, cavity, conditioned), p)
+        out = np.empty((len(variants), len(ev), len(p.causes)))
+
+        def run(start: int) -> int:
+            part = ev.chunk(start, min(start + _SWEEP_CHUNK, len(ev)))
+            out[:, start:start + len(part)] = self._cause_sweep_chunk(part, start, scoring, variants, changed, kept)
+            return len(part)
+
+        _run_side_by_side(run, range(0, len(ev), _SWEEP_CHUNK))
+        return out
+
+    def _cause_sweep_chunk(
+        self,
+        part: EvidenceArrays,
+        start: int,
+        scoring: _Scoring,
+        variants: list[Parameters],
+        changed: tuple[int, ...],
+        kept: str,
+    ) -> FloatArray:
+        """Posteriors of one chunk of :meth:`cause_sweep`, shape (V, n, C)."""
+        plan, net = scoring.plan, self._network
+        factor = np.exp((part.findings == 0).astype(float) @ self._log_off)
+        joint = plan.joint(part.age_band, part.risk_factors, factor, per_replica=True)
+        assert joint.patient is not None and joint.value is not None  # per_replica returns both
+        values, patient = joint.values, joint.patient
+        # the present findings' likelihood, once per patient, then onto each of their replicas
+        present = part.findings[joint.order] == 1
+        n_present = present.sum(axis=1)
+        listed = np.argsort(~present, axis=1, kind="stable")
+        likelihood = np.ones((len(part), len(values[0])))
+        for slot in range(int(n_present.max(initial=0))):
+            rows = np.flatnonzero(n_present > slot)
+            likelihood[rows] *= scoring.present[listed[rows, slot]]
+        values *= likelihood[patient]
+        # G[r, kept configuration, :] = sums of numerators and normaliser, the kept causes' states held fixed
+        final = plan.final_labels
+        axes = [final.index(ch) for ch in kept]
+        others = [i for i in range(len(final)) if i not in axes]
+        n_kept = 1 << len(kept)
+        cube = values.reshape(len(values), *[2] * len(final)).transpose([0, *[1 + i for i in axes + others]])
+        table = scoring.configs_and_ones.reshape(*[2] * len(final), -1).transpose([*axes, *others, len(final)])
+        g = np.matmul(cube.reshape(len(values), n_kept, 1, -1).transpose(1, 0, 2, 3),
+                      table.reshape(n_kept, 1, -1, table.shape[-1]))[:, :, 0, :].transpose(1, 0, 2)
+        decoded = np.unravel_index(joint.value, [net.root_cards[i] for i in plan.conditioned])
+        root_values = {i: np.asarray(v, dtype=np.int64) for i, v in zip(plan.conditioned, decoded, strict=True)}
+        firsts = np.flatnonzero(np.r_[True, patient[1:] != patient[:-1]])
+        out = np.empty((len(variants), len(part), len(self.params.causes)))
+        for v, variant in enumerate(variants):
+            sums = np.add.reduceat(np.einsum("nk,nkj->nj", _cause_factor(variant, net, changed, kept, root_values), g),
+                                   firsts, axis=0)
+            weak = np.flatnonzero(~(sums[:, -1] > 1e-250))
+            if len(weak):  # underflow (or impossible evidence): score those patients with the variant's own engine
+                rows = joint.order[weak]
+                sums[weak, :-1] = ExactEngine(variant).posteriors(part.take(rows))
+                sums[weak, -1] = 1.0
+            out[v, joint.order] = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+        return out
+
     def _finding_sweep_chunk(
         self,
         part: EvidenceArrays,
@@ -309,6 +403,27 @@ class _Scoring:
         #: ``present[f, k] = P(finding f present | causes = k)``, without cancellation.
         self.present = np.ascontiguousarray(-np.expm1(log_absent))
         self.configs_and_ones = np.hstack([plan.configs, np.ones((len(plan.configs), 1))])
+
+
+def _cause_factor(
+    variant: Parameters, net: Network, changed: tuple[int, ...], kept: str, root_values: dict[int, IntArray]
+) -> FloatArray:
+    """Per replica, the product of the changed causes' tables over the ``kept`` cause labels.
+
+    ``root_values[i]`` is each replica's value of root ``net.roots[i]`` (all parents of the changed causes).
+    """
+    operands: list[FloatArray] = []
+    terms: list[str] = []
+    age_position = net.roots.index(-1) if -1 in net.roots else -1
+    for d in changed:
+        table = cause_table(variant, d)
+        index: list[IntArray] = [root_values[age_position]] if table.age else []
+        index += [root_values[net.roots.index(r)] for r in table.risk_factors]
+        operands.append(table.table[tuple(index)] if index else np.broadcast_to(
+            table.table, (len(next(iter(root_values.values()))), *table.table.shape)))
+        terms.append("n" + "".join(net.cause_letters[i] for i in (*table.causes, d)))
+    factor: FloatArray = np.einsum(",".join(terms) + "->n" + kept, *operands)
+    return factor.reshape(len(factor), -1)
 
 
 def _run_side_by_side(

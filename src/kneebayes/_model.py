@@ -14,7 +14,7 @@ from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
 from ._errors import EvidenceError, OptionError, UnknownIdError
 from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
-from ._parameters import Parameters, compile_parameters
+from ._parameters import Parameters, compile_parameters, with_cause_number
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
@@ -337,13 +337,21 @@ class Model:
             numbers = self.priors.to_frame().set_index(["kind", "target"])
             if (kind, target) not in numbers.index:
                 self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
-            low, high = numbers.loc[(kind, target), ["low", "high"]]
-            posteriors = np.stack([
-                Model.from_priors(
+            bounds = numbers.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
+            low, high = float(bounds[0]), float(bounds[1])
+            if kind in ("odds_ratio", "base_rate"):
+                # a cause-side number changes only its cause's table (and its descendants'): contract the rest once
+                for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
                     self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
-                )._engine.posteriors(ev)
-                for v in grid
-            ])
+                edits = [with_cause_number(self.parameters, kind, target, float(v)) for v in grid]
+                posteriors = self._engine.cause_sweep(ev, [edit for edit, _ in edits], edits[0][1])
+            else:
+                posteriors = np.stack([
+                    Model.from_priors(
+                        self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
+                    )._engine.posteriors(ev)
+                    for v in grid
+                ])
         patient_level = str(frame.index.name) if frame.index.name is not None else "patient"
         index: pd.MultiIndex = pd.MultiIndex.from_product(
             [grid.tolist(), frame.index.tolist()], names=["value", patient_level]

@@ -10,7 +10,7 @@ the numpy engine read these arrays, so they describe the same model.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -324,3 +324,53 @@ def _solve_intercept(params: Parameters, c: int) -> float:
         if high - low < 1e-13:
             break
     return 0.5 * (low + high)
+
+
+def with_cause_number(params: Parameters, kind: str, target: str, value: float) -> tuple[Parameters, tuple[int, ...]]:
+    """Return ``params`` with one cause-side number changed, and the causes whose tables changed.
+
+    Only the edited cause and its cause descendants are recalibrated: every other
+    intercept depends on none of their numbers, so the result equals compiling
+    priors edited with :meth:`~kneebayes.Priors.with_value`. The value must be valid
+    (the caller checks it with ``with_value``).
+
+    Parameters
+    ----------
+    params : Parameters
+        The compiled model.
+    kind : {"odds_ratio", "base_rate"}
+        Which number.
+    target : str
+        ``"cause|factor"`` for an odds ratio (the link must exist), a cause id for a base rate.
+    value : float
+        The new value.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> params = load_model().parameters
+    >>> edited, changed = with_cause_number(params, "odds_ratio", "dvt|recent_immobility", 5.0)
+    >>> [params.causes[c] for c in changed]
+    ['dvt']
+    """
+    cause, _, factor = target.partition("|")
+    c = params.causes.index(cause)
+    w_rf, w_age, w_cause, base_rate = params.w_rf.copy(), params.w_age.copy(), params.w_cause.copy(), params.base_rate
+    if kind == "odds_ratio":
+        if factor in params.risk_factors:
+            w_rf[c, params.risk_factors.index(factor)] = np.log(value)
+        elif factor in params.age_bands:
+            w_age[c, params.age_bands.index(factor)] = np.log(value)
+        else:
+            w_cause[c, params.causes.index(factor)] = np.log(value)
+    elif kind == "base_rate":
+        base_rate = base_rate.copy()
+        base_rate[c] = value
+    else:  # pragma: no cover - the caller routes only these two kinds here
+        raise ValueError(f"not a cause-side number: {kind!r}")
+    edited = replace(params, w_rf=w_rf, w_age=w_age, w_cause=w_cause, base_rate=base_rate,
+                     intercept=params.intercept.copy())
+    changed = tuple(d for d in params.order if d == c or c in _ancestors(params, d))
+    for d in changed:  # in topological order, so parents are final first
+        edited.intercept[d] = _solve_intercept(edited, d)
+    return edited, changed
