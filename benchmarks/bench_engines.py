@@ -199,7 +199,8 @@ def main() -> None:
     patients = to_frame(model.parameters, ev.chunk(0, n_patients))
     print(f"\nSweeps of {n_variants} prior variants over {n_patients:,} patients (Model.sweep):")
     for kind, target in (("finding_probability", "lump_behind_knee|bakers_cyst"), ("leak", "fever"),
-                         ("odds_ratio", "dvt|recent_immobility")):
+                         ("base_rate", "meniscus_tear"), ("odds_ratio", "osteoarthritis|overweight"),
+                         ("odds_ratio", "dvt|recent_immobility"), ("prevalence", "smoking")):
         seconds = time_sweep(model, patients, kind, target, n_variants)
         print(f"  {kind} {target}: {seconds:.2f} s ({seconds / (n_variants * n_patients) * 1e6:.1f} µs per "
               f"patient and variant)")
