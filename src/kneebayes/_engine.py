@@ -306,7 +306,7 @@ class ExactEngine:
 
         def run(start: int) -> int:
             part = ev.chunk(start, min(start + _SWEEP_CHUNK, len(ev)))
-            out[:, start:start + len(part)] = self._cause_sweep_chunk(part, start, scoring, variants, changed, kept)
+            out[:, start:start + len(part)] = self._cause_sweep_chunk(part, scoring, variants, changed, kept)
             return len(part)
 
         _run_side_by_side(run, range(0, len(ev), _SWEEP_CHUNK))
@@ -315,7 +315,6 @@ class ExactEngine:
     def _cause_sweep_chunk(
         self,
         part: EvidenceArrays,
-        start: int,
         scoring: _Scoring,
         variants: list[Parameters],
         changed: tuple[int, ...],
