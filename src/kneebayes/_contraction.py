@@ -165,7 +165,7 @@ class ConditionedPlan:
         self.net = net
         self.conditioned = conditioned
         self._free = tuple(i for i in range(len(net.roots)) if i not in conditioned)
-        terms, self._stacks, self._shared, self._stack_at = _reduced_terms(net, conditioned)
+        terms, self._stacks, self._shared = _reduced_terms(net, conditioned)
         # a network no root reaches still needs the batch axis: carry it with a term of ones
         self._batch_term = not any("n" in term for term in terms)
         if self._batch_term:
@@ -342,13 +342,12 @@ def _outer_factors(factor: FloatArray, letters: str, cause_letters: str) -> Floa
 
 def _reduced_terms(
     net: Network, conditioned: tuple[int, ...]
-) -> tuple[list[str], list[FloatArray], list[FloatArray], list[int]]:
+) -> tuple[list[str], list[FloatArray], list[FloatArray]]:
     """Terms of the network with the conditioned roots sliced out.
 
     Returns the terms (free roots' weights, then tables that lose an axis, then
     tables that keep all theirs), the stacks of sliced tables (one slice per
-    value of the conditioned roots), the untouched tables, and which cause each
-    stack belongs to.
+    value of the conditioned roots) and the untouched tables.
     """
     fixed = {net.root_letters[i]: position for position, i in enumerate(conditioned)}
     values = list(itertools.product(*[range(net.root_cards[i]) for i in conditioned]))
@@ -358,8 +357,7 @@ def _reduced_terms(
     shared_terms: list[str] = []
     stacks: list[FloatArray] = []
     shared: list[FloatArray] = []
-    stack_at: list[int] = []
-    for c, (term, table) in enumerate(zip(net.table_terms, net.tables, strict=True)):
+    for term, table in zip(net.table_terms, net.tables, strict=True):
         if not any(ch in fixed for ch in term):
             shared_terms.append(term)
             shared.append(table)
@@ -367,8 +365,7 @@ def _reduced_terms(
         slices = [table[tuple(v[fixed[ch]] if ch in fixed else slice(None) for ch in term)] for v in values]
         stacks.append(np.ascontiguousarray(np.stack(slices)))
         stacked_terms.append("n" + "".join(ch for ch in term if ch not in fixed))
-        stack_at.append(c)
-    return terms + stacked_terms + shared_terms, stacks, shared, stack_at
+    return terms + stacked_terms + shared_terms, stacks, shared
 
 
 def _run(
@@ -397,7 +394,7 @@ def estimated_cost(net: Network, conditioned: tuple[int, ...]) -> float:
     Each root is assumed answered half the time, so a conditioned root of
     cardinality ``k`` gives ``(1 + k) / 2`` replicas on average.
     """
-    terms, stacks, shared, _ = _reduced_terms(net, conditioned)
+    terms, stacks, shared = _reduced_terms(net, conditioned)
     free = [i for i in range(len(net.roots)) if i not in conditioned]
     dummy = [np.ones(net.root_cards[i]) for i in free] + [s[0] for s in stacks] + shared
     info = np.einsum_path(",".join(terms).replace("n", "") + "->" + net.cause_letters, *dummy, optimize="greedy")[1]
