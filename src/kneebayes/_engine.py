@@ -116,9 +116,8 @@ class ExactEngine:
         #: Row ``k`` holds each cause's state in configuration ``k`` (the columns of :meth:`prior`).
         self.configs = self._plain.plan.configs
         self._configs_and_ones = self._plain.configs_and_ones
-        log_off = np.log1p(-params.q)  # (C, F)
-        self._log_off = np.ascontiguousarray(log_off.T)  # (F, C)
-        self.log_absent = np.log1p(-params.leak)[None, :] + self.configs @ log_off  # (K, F)
+        self._log_off = np.ascontiguousarray(np.log1p(-params.q).T)  # (F, C)
+        self.log_absent = self._plain.log_absent.T  # (K, F)
         self.log_present = _log1mexp(self.log_absent)
         # one matrix product per batch: [absent answers | present answers] @ this (2F, K) table
         self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T]))
@@ -210,12 +209,17 @@ class ExactEngine:
         _run_side_by_side(run, starts, progress)
         return out
 
+    def _absent_factor(self, part: EvidenceArrays) -> FloatArray:
+        """Return ``prod over absent findings f of (1 - q_cf)`` per patient and cause, shape (N, C)."""
+        factor: FloatArray = np.exp((part.findings == 0).astype(float) @ self._log_off)
+        return factor
+
     def _chunk_posteriors(self, part: EvidenceArrays, start: int) -> FloatArray:
         """Posteriors of one chunk (``start`` is its first row, for error messages)."""
         scoring = self._conditioned if len(part) >= _CONDITIONED_FROM else self._plain
         present = part.findings == 1
         n_present = present.sum(axis=1)
-        factor = np.exp((part.findings == 0).astype(float) @ self._log_off)  # absent findings, per cause
+        factor = self._absent_factor(part)
         joint = scoring.plan.joint(part.age_band, part.risk_factors, factor, tiebreak=-n_present)
         values = joint.values
         # each present finding multiplies its column; rows are grouped, most present findings first in a group
@@ -322,7 +326,7 @@ class ExactEngine:
     ) -> FloatArray:
         """Posteriors of one chunk of :meth:`cause_sweep`, shape (V, n, C)."""
         plan, net = scoring.plan, self._network
-        factor = np.exp((part.findings == 0).astype(float) @ self._log_off)
+        factor = self._absent_factor(part)
         joint = plan.joint(part.age_band, part.risk_factors, factor, per_replica=True)
         assert joint.patient is not None and joint.value is not None  # per_replica returns both
         values, patient = joint.values, joint.patient
@@ -398,9 +402,10 @@ class _Scoring:
 
     def __init__(self, plan: ConditionedPlan, params: Parameters) -> None:
         self.plan = plan
-        log_absent = np.log1p(-params.leak)[:, None] + np.log1p(-params.q).T @ plan.configs.T  # (F, K)
+        #: ``log_absent[f, k] = log P(finding f absent | causes = k)``.
+        self.log_absent = np.log1p(-params.leak)[:, None] + np.log1p(-params.q).T @ plan.configs.T  # (F, K)
         #: ``present[f, k] = P(finding f present | causes = k)``, without cancellation.
-        self.present = np.ascontiguousarray(-np.expm1(log_absent))
+        self.present = np.ascontiguousarray(-np.expm1(self.log_absent))
         self.configs_and_ones = np.hstack([plan.configs, np.ones((len(plan.configs), 1))])
 
 

@@ -315,8 +315,11 @@ class Model:
         A finding's numbers (``leak``, ``finding_probability``) are swept without
         rebuilding anything: the causes' prior and the other findings' likelihoods
         are computed once, and only patients who answered that finding are
-        recomputed per value. Other numbers change the causes' prior, so each value
-        rebuilds the model from re-validated priors.
+        recomputed per value. A cause's numbers (``odds_ratio``, ``base_rate``)
+        change only its table and its cause descendants' (recalibrated): the rest
+        of the network is contracted once and each value costs a small product
+        per patient. Other numbers (prevalences, age shares) rebuild the model
+        from re-validated priors for each value.
 
         Examples
         --------
