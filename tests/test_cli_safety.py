@@ -108,7 +108,7 @@ def test_diagnose_with_one_kind_of_answer_runs(argv: list[str], capsys: pytest.C
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
-    """kneebayes --version prints the package version and exits 0."""
+    """The option --version prints the package version and exits 0."""
     code, out, err = run(["--version"], capsys)
     assert code == 0, err
     assert out.strip() == f"kneebayes {kneebayes.__version__}"
@@ -155,7 +155,7 @@ def test_unreadable_priors_file_is_a_located_problem(tmp_path: Path, monkeypatch
 
 def test_unreadable_priors_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """diagnose --priors with an unreadable causes.csv exits 2 with one line naming the file."""
+    """The command diagnose --priors with an unreadable causes.csv exits 2 with one line naming the file."""
     folder = tmp_path / "mine"
     shutil.copytree(kneebayes.shipped_priors_path(), folder)
     _deny("causes.csv", monkeypatch)
@@ -165,7 +165,7 @@ def test_unreadable_priors_file_exits_2(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_unreadable_vignette_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    """evaluate on an unreadable vignette file exits 2 with one line naming the file."""
+    """The command evaluate on an unreadable vignette file exits 2 with one line naming the file."""
     path = tmp_path / "cases.csv"
     shutil.copy(Path(__file__).resolve().parents[1] / "validation" / "vignettes.csv", path)
     _deny("cases.csv", monkeypatch)
@@ -246,7 +246,7 @@ a2,tune,70,calf_swelling recent_immobility,,dvt,,urgent
 
 
 def test_missing_vignette_file_speaks_of_the_vignette_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """evaluate on a missing file names the file and says it does not exist; no priors words, no check-priors."""
+    """The command evaluate on a missing file names it and says it does not exist, without priors words."""
     path = tmp_path / "nowhere.csv"
     line = one_line_error(["evaluate", str(path)], capsys)
     assert f"vignette file {path}" in line and "does not exist" in line

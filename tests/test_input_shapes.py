@@ -186,7 +186,7 @@ def test_vignette_age_outside_the_grammar_is_refused(text: str, tmp_path: Path, 
 
 @pytest.mark.parametrize("text", ["4_5", "0x20", " 45"], ids=repr)
 def test_cli_age_outside_the_grammar_is_refused(text: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """kneebayes diagnose --age 4_5 exits 2 instead of reading 45."""
+    """The command kneebayes diagnose --age 4_5 exits 2 instead of reading 45."""
     from kneebayes.cli import main
 
     with pytest.raises(SystemExit) as info:
@@ -259,20 +259,20 @@ PATIENTS = pd.DataFrame({"spasm": [True], "fever": [False]})
 )
 def test_sweep_unknown_kind_or_target(model: Model, kind: str, target: str, error: type[KneeBayesError],
                                       phrase: str) -> None:
-    """sweep with an unknown kind or target raises OptionError or UnknownIdError, never KeyError or IndexError."""
+    """Model.sweep with an unknown kind or target raises OptionError or UnknownIdError, never KeyError or IndexError."""
     err = refused(lambda: model.sweep(PATIENTS, kind, target, [0.1, 0.2]), error)
     assert phrase in str(err)
 
 
 @pytest.mark.parametrize("values", [["a"], [0.1, "x"], [[0.1, 0.2]], 0.5, None, [], [float("nan")]], ids=repr)
 def test_sweep_bad_values(model: Model, values: object) -> None:
-    """sweep with values that are not a list of finite numbers raises OptionError, never a bare ValueError."""
+    """Model.sweep with values that are not a list of finite numbers raises OptionError, never a bare ValueError."""
     err = refused(lambda: model.sweep(PATIENTS, "leak", "fever", values), OptionError)  # type: ignore[arg-type]
     assert "'values'" in str(err)
 
 
 def test_sweep_unknown_column(model: Model) -> None:
-    """sweep on a frame with an unknown column raises UnknownIdError naming it."""
+    """Model.sweep on a frame with an unknown column raises UnknownIdError naming it."""
     err = refused(lambda: model.sweep(pd.DataFrame({"fevr": [True]}), "leak", "fever", [0.1]), UnknownIdError)
     assert "did you mean 'fever'" in str(err)
 
@@ -302,7 +302,7 @@ CASES = pd.DataFrame(
 )
 def test_evaluate_bad_frame(model: Model, change: dict[str, list[object]], error: type[KneeBayesError],
                             phrase: str) -> None:
-    """evaluate and evaluate_by_split given a frame with a bad id, cause, triage or age raise a KneeBayesError."""
+    """Both evaluate and evaluate_by_split, given a frame with a bad id, cause, triage or age raise a KneeBayesError."""
     frame = CASES.copy()
     for column, values in change.items():
         frame[column] = pd.Series(values, index=frame.index, dtype=object)
@@ -312,13 +312,13 @@ def test_evaluate_bad_frame(model: Model, change: dict[str, list[object]], error
 
 
 def test_evaluate_missing_column(model: Model) -> None:
-    """evaluate given a frame without a needed column raises OptionError naming it."""
+    """Function evaluate, given a frame without a needed column raises OptionError naming it."""
     err = refused(lambda: kneebayes.evaluate(model, CASES.drop(columns=["triage"])), OptionError)
     assert "'triage'" in str(err)
 
 
 def test_evaluate_not_a_frame_or_path(model: Model) -> None:
-    """evaluate given something that is neither a DataFrame nor a path raises OptionError."""
+    """Function evaluate, given something that is neither a DataFrame nor a path raises OptionError."""
     err = refused(lambda: kneebayes.evaluate(model, [1, 2]), OptionError)  # type: ignore[arg-type]
     assert "'vignettes'" in str(err)
 

@@ -31,7 +31,7 @@ VIGNETTE_COLUMNS = ("id", "split", "age", "present", "absent", "diagnosis", "alt
 
 
 def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
-    """Read and check a vignette file against a model's ids.
+    r"""Read and check a vignette file against a model's ids.
 
     The format (documented in ``validation/README.md``) is comma-separated CSV
     with ``#`` comment lines and the columns ``id, split, age, present, absent,
@@ -63,8 +63,8 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
     >>> from kneebayes import load_model
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = Path(folder) / "cases.csv"
-    ...     _ = path.write_text("id,split,age,present,absent,diagnosis,alternatives,triage\\n"
-    ...                         "a1,tune,30,spasm sudden_onset,fever,cramp,,self_care\\n")
+    ...     _ = path.write_text("id,split,age,present,absent,diagnosis,alternatives,triage\n"
+    ...                         "a1,tune,30,spasm sudden_onset,fever,cramp,,self_care\n")
     ...     load_vignettes(path, load_model()).loc["a1", "present"]
     ('spasm', 'sudden_onset')
     """
@@ -172,9 +172,10 @@ def _check_frame(frame: pd.DataFrame, model: Model, *, split: bool) -> None:
                 f"{where}, column 'triage': must be one of {', '.join(TRIAGE_LEVELS)}. Got {case['triage']!r} instead."
             )
         age = case["age"]
-        if age is None or age is pd.NA or (isinstance(age, float) and math.isnan(age)):
+        if age is None or age is pd.NA:
             continue
-        if isinstance(age, (bool, np.bool_)) or not isinstance(age, numbers.Real) or not 0 <= age <= MAX_AGE:
+        years = float(age) if isinstance(age, numbers.Real) and not isinstance(age, (bool, np.bool_)) else -1.0
+        if not (math.isnan(years) or 0 <= years <= MAX_AGE):
             raise InvalidAgeError(
                 f"{where}, column 'age': must be a number of years in [0, {MAX_AGE}] or missing. Got {age!r} instead."
             )
