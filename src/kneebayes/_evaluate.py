@@ -77,7 +77,7 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
     except OSError:  # read_table reports why the file cannot be read
         missing = folder = False
     if missing or folder:
-        rule = "vignette file does not exist" if missing else "is a folder, not a vignette file"
+        rule = "the file does not exist" if missing else "this is a folder, not a vignette file"
         raise VignetteError(where, [Problem(where, None, None, None, rule)])
     found: list[Problem] = []
     table = read_table(file, VIGNETTE_COLUMNS, found)
