@@ -327,3 +327,34 @@ def test_evaluate_bad_split(model: Model) -> None:
     """An unknown split stays an OptionError naming the valid ones."""
     err = refused(lambda: kneebayes.evaluate(model, CASES, split="test"), OptionError)
     assert "'tune'" in str(err)
+
+
+# ---- the other public functions' arguments -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "phrase"),
+    [
+        (lambda m: kneebayes.load_priors(123), "'path'"),
+        (lambda m: kneebayes.load_model(["priors"]), "'path'"),
+        (lambda m: Model.from_priors(None), "'priors'"),
+        (lambda m: m.priors.with_value("base_rate", "dvt", 0.03, source=3), "'source'"),
+        (lambda m: kneebayes.evaluate(None, CASES), "'model'"),
+        (lambda m: kneebayes.load_vignettes("validation/vignettes.csv", None), "'model'"),
+        (lambda m: kneebayes.load_vignettes(3, m), "'path'"),
+        (lambda m: evaluate_by_split(m, "validation/vignettes.csv"), "'vignettes'"),
+    ],
+    ids=["load_priors_int", "load_model_list", "from_priors_none", "with_value_source_int", "evaluate_model_none",
+         "load_vignettes_model_none", "load_vignettes_path_int", "evaluate_by_split_path"],
+)
+def test_wrong_argument_types_are_option_errors(model: Model, call: Callable[[Model], object], phrase: str) -> None:
+    """Arguments of the wrong type raise OptionError naming the parameter, not TypeError or AttributeError."""
+    err = refused(lambda: call(model), OptionError)
+    assert phrase in str(err)
+
+
+@pytest.mark.parametrize("age", ["45", "4_5", " 45"], ids=repr)
+def test_many_text_age_is_refused(model: Model, age: str) -> None:
+    """An age column holding text (even digits) is refused: diagnose_many reads numbers only, never parses text."""
+    frame = pd.DataFrame({"spasm": [True], "age": pd.Series([age], dtype=object)})
+    refused(lambda: model.diagnose_many(frame), kneebayes.InvalidAgeError)

@@ -70,6 +70,7 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise OptionError(f"The 'path' parameter must be the path of a vignette file. Got {path!r} instead.")
+    _check_model(model)
     file = Path(path)
     where = str(file)
     try:
@@ -124,6 +125,11 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
     if problems:
         raise VignetteError(where, problems)
     return pd.DataFrame.from_records(records).set_index("id")
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, Model):
+        raise OptionError(f"The 'model' parameter must be a Model (see load_model). Got {type(model).__name__}.")
 
 
 #: The columns evaluate() reads from a vignette table (``split`` too when a split is asked for).
@@ -284,6 +290,7 @@ def evaluate(
     >>> evaluate(load_model(), cases).top1
     1.0
     """
+    _check_model(model)
     if not isinstance(vignettes, (pd.DataFrame, str, os.PathLike)):
         raise OptionError(
             "The 'vignettes' parameter must be a DataFrame (as load_vignettes returns) or the path of a vignette "
@@ -318,6 +325,10 @@ def evaluate_by_split(
         A table without a needed column, or a vignette with an unknown id, cause,
         triage level or a bad age.
     """
+    _check_model(model)
+    if not isinstance(vignettes, pd.DataFrame):
+        raise OptionError(f"The 'vignettes' parameter must be a DataFrame (see load_vignettes). "
+                          f"Got {type(vignettes).__name__}.")
     _check_frame(vignettes, model, split=True)
     scored = model.diagnose_many(_patients(vignettes, model), progress=progress)
     results = {}

@@ -56,6 +56,8 @@ class Model:
     @classmethod
     def from_priors(cls, priors: Priors) -> Model:
         """Compile validated priors into a model."""
+        if not isinstance(priors, Priors):
+            raise OptionError(f"The 'priors' parameter must be Priors (see load_priors). Got {type(priors).__name__}.")
         return cls(priors, compile_parameters(priors))
 
     def __repr__(self) -> str:

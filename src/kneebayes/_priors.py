@@ -315,6 +315,9 @@ class Priors:
                        else "dvt|smoking")
             raise OptionError(f"The 'target' parameter must be a string, an id or two ids joined by '|' such as "
                               f"{example!r}. Got {target!r} instead.")
+        if source is not None and not isinstance(source, str):
+            raise OptionError(f"The 'source' parameter must be a string (reference keys joined by ';', or "
+                              f"{EXPERT_ESTIMATE!r}). Got {source!r} instead.")
         for name_, number in (("value", value), ("low", low), ("high", high)):
             if name_ != "value" and number is None:
                 continue
@@ -434,7 +437,10 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     Raises
     ------
     PriorsError
-        Listing every problem found, each with file, line, field, value and rule.
+        Listing every problem found, each with file, line, field, value and rule
+        (a file that cannot be read is a problem too).
+    OptionError
+        When ``path`` is not a path.
 
     Examples
     --------
@@ -442,6 +448,8 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     >>> len(priors.ids("cause"))
     12
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise OptionError(f"The 'path' parameter must be the path of a priors folder or None. Got {path!r} instead.")
     folder = shipped_priors_path() if path is None else Path(path)
     if not folder.exists():
         raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors folder does not exist")])
