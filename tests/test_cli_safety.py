@@ -232,6 +232,14 @@ def test_full_device_exits_2_with_one_line(argv: list[str]) -> None:
     assert lines[0].startswith(PREFIX) and "No space left on device" in lines[0] and "output" in lines[0]
 
 
+def test_closed_stdout_exits_2_with_one_line() -> None:
+    """Started with standard output closed (``>&-``), the command exits 2 with one line, no traceback."""
+    done = subprocess.run(["sh", "-c", 'exec "$0" -m kneebayes.cli findings >&-', sys.executable],
+                          stderr=subprocess.PIPE, text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"{PREFIX}cannot write the output: standard output is closed\n"
+
+
 def test_failed_write_in_process_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """An OSError while writing the output (in-process) exits 2 with one line naming the cause."""
     monkeypatch.setattr(cli, "_findings", _raiser(OSError(errno.ENOSPC, "No space left on device")))

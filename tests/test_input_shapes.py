@@ -358,3 +358,21 @@ def test_many_text_age_is_refused(model: Model, age: str) -> None:
     """An age column holding text (even digits) is refused: diagnose_many reads numbers only, never parses text."""
     frame = pd.DataFrame({"spasm": [True], "age": pd.Series([age], dtype=object)})
     refused(lambda: model.diagnose_many(frame), kneebayes.InvalidAgeError)
+
+
+def test_located_errors_survive_pickling(model: Model, tmp_path: Path) -> None:
+    """UnknownIdError, PriorsError and VignetteError keep their attributes through pickle (process pools)."""
+    import pickle
+
+    with pytest.raises(UnknownIdError) as unknown:
+        model.diagnose(present=["fevr"])
+    with pytest.raises(PriorsError) as priors:
+        kneebayes.load_priors(tmp_path / "nowhere")
+    with pytest.raises(kneebayes.VignetteError) as vignettes:
+        kneebayes.load_vignettes(tmp_path / "nowhere.csv", model)
+    for err, attributes in ((unknown.value, ("ids", "suggestions")), (priors.value, ("folder", "problems")),
+                            (vignettes.value, ("path", "problems"))):
+        copy = pickle.loads(pickle.dumps(err))
+        assert type(copy) is type(err) and str(copy) == str(err)
+        for name in attributes:
+            assert getattr(copy, name) == getattr(err, name)

@@ -80,6 +80,10 @@ class PriorsError(KneeBayesError, ValueError):
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{count} {noun} in priors folder {folder}:\n{lines}")
 
+    def __reduce__(self) -> tuple[type[PriorsError], tuple[str, tuple[Problem, ...]]]:
+        """Pickle with the folder and problems (for errors sent between processes)."""
+        return (type(self), (self.folder, self.problems))
+
 
 class VignetteError(KneeBayesError, ValueError):
     """A vignette file cannot be used; ``problems`` lists every problem found.
@@ -106,6 +110,10 @@ class VignetteError(KneeBayesError, ValueError):
         noun = "problem" if count == 1 else "problems"
         lines = "\n".join(f"  - {self.where(p).lstrip(',: ')}" for p in self.problems)
         super().__init__(f"{count} {noun} in vignette file {path}:\n{lines}")
+
+    def __reduce__(self) -> tuple[type[VignetteError], tuple[str, tuple[Problem, ...]]]:
+        """Pickle with the path and problems (for errors sent between processes)."""
+        return (type(self), (self.path, self.problems))
 
     @staticmethod
     def where(problem: Problem) -> str:
@@ -157,6 +165,12 @@ class UnknownIdError(EvidenceError):
         self.suggestions: dict[str, tuple[str, ...]] = {
             ident: tuple((suggestions or {}).get(ident, ())) for ident in self.ids
         }
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[UnknownIdError], tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]]]:
+        """Pickle with the ids and suggestions (for errors sent between processes)."""
+        return (type(self), (str(self), self.ids, self.suggestions))
 
 
 class ContradictoryEvidenceError(EvidenceError):

@@ -221,6 +221,9 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 2 error, 130 interrupted)."""
+    if sys.stdout is None:  # started with standard output closed (``kneebayes ... >&-``)
+        print("kneebayes: error: cannot write the output: standard output is closed", file=sys.stderr)
+        return 2
     try:
         args = _build_parser().parse_args(argv)
         handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors,
