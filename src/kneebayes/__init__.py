@@ -27,6 +27,7 @@ from ._errors import (
     PriorsError,
     Problem,
     UnknownIdError,
+    VignetteError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
 from ._model import Model, load_model
@@ -59,6 +60,7 @@ __all__ = [
     "Problem",
     "RedFlagRule",
     "UnknownIdError",
+    "VignetteError",
     "__version__",
     "diagnose",
     "evaluate",

@@ -10,6 +10,7 @@ half a model: validation finishes before anything downstream sees the numbers.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -22,11 +23,12 @@ from typing import TypedDict, cast
 import pandas as pd
 
 from ._csvfile import Row, Table, read_table, render_table
-from ._errors import PriorsError, Problem
+from ._errors import OptionError, PriorsError, Problem, UnknownIdError
 from ._graph import find_cycle
+from ._numbers import parse_decimal, rule_for
 from ._rule import RedFlagRule
 from ._safety import FLOOR_RULES, floor_problems
-from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, did_you_mean
+from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, closest, did_you_mean
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -167,7 +169,8 @@ class Priors:
         """
         kinds = FINDING_KINDS if kind == "finding" else (kind,)
         if kind != "finding" and kind not in KINDS:
-            raise ValueError(f"The 'kind' parameter must be one of {KINDS + ('finding',)}. Got {kind!r} instead.")
+            raise OptionError(f"The 'kind' parameter must be one of {KINDS + ('finding',)}. Got {kind!r} instead; "
+                              f"{did_you_mean(str(kind), KINDS + ('finding',))}")
         vocab = self.vocabulary
         return tuple(vocab.index[vocab["kind"].isin(kinds)])
 
@@ -265,8 +268,11 @@ class Priors:
         ------
         PriorsError
             When the changed priors are invalid.
-        ValueError
-            When ``kind`` or ``target`` names no number.
+        OptionError
+            When ``kind`` is not a kind of number, ``target`` is not a string, or
+            ``value``, ``low`` or ``high`` is not a finite number.
+        UnknownIdError
+            When ``target`` names no number of that kind (with the closest targets).
 
         Examples
         --------
@@ -275,8 +281,22 @@ class Priors:
         >>> float(more.causes.loc["dvt", "base_rate"])
         0.05
         """
-        if kind not in NUMBER_KINDS:
-            raise ValueError(f"The 'kind' parameter must be one of {sorted(NUMBER_KINDS)}. Got {kind!r} instead.")
+        if not isinstance(kind, str) or kind not in NUMBER_KINDS:
+            raise OptionError(f"The 'kind' parameter must be one of {sorted(NUMBER_KINDS)}. Got {kind!r} instead; "
+                              f"{did_you_mean(str(kind), NUMBER_KINDS)}")
+        if not isinstance(target, str):
+            example = ("|".join(target) if isinstance(target, (tuple, list)) and all(isinstance(t, str) for t in target)
+                       else "dvt|smoking")
+            raise OptionError(f"The 'target' parameter must be a string, an id or two ids joined by '|' such as "
+                              f"{example!r}. Got {target!r} instead.")
+        if source is not None and not isinstance(source, str):
+            raise OptionError(f"The 'source' parameter must be a string (reference keys joined by ';', or "
+                              f"{EXPERT_ESTIMATE!r}). Got {source!r} instead.")
+        for name_, number in (("value", value), ("low", low), ("high", high)):
+            if name_ != "value" and number is None:
+                continue
+            if isinstance(number, bool) or not isinstance(number, numbers.Real) or not math.isfinite(number):
+                raise OptionError(f"The '{name_}' parameter must be a finite number. Got {number!r} instead.")
         name, keys, column = NUMBER_KINDS[kind]
         table = self._tables[name]
         wanted = target.split("|")
@@ -295,7 +315,8 @@ class Priors:
                 break
         else:
             known = ["|".join(r.fields[k] for k in keys) for r in table.rows if r.fields[column] != ""]
-            raise ValueError(f"no {kind} number for target {target!r}; {did_you_mean(target, known)}")
+            raise UnknownIdError(f"no {kind} number for target {target!r}; {did_you_mean(target, known)}",
+                                 ids=[target], suggestions={target: closest(target, known)})
         tables = dict(self._tables)
         tables[name] = replace(table, rows=tuple(rows))
         return _validate(self.folder, tables)
@@ -390,7 +411,10 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     Raises
     ------
     PriorsError
-        Listing every problem found, each with file, line, field, value and rule.
+        Listing every problem found, each with file, line, field, value and rule
+        (a file that cannot be read is a problem too).
+    OptionError
+        When ``path`` is not a path.
 
     Examples
     --------
@@ -398,6 +422,8 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     >>> len(priors.ids("cause"))
     12
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise OptionError(f"The 'path' parameter must be the path of a priors folder or None. Got {path!r} instead.")
     folder = shipped_priors_path() if path is None else Path(path)
     if not folder.exists():
         raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors folder does not exist")])
@@ -430,13 +456,9 @@ class _Checker:
     def number(self, table: Table, row: Row, column: str, *, kind: str) -> float | None:
         """Parse one number; ``kind`` is ``"probability"``, ``"share"``, ``"positive"``, ``"odds"`` or ``"age"``."""
         text = row.fields[column]
-        try:
-            value = float(text)
-        except ValueError:
-            self.add(table, row, column, text, "must be a number")
-            return None
-        if not math.isfinite(value):
-            self.add(table, row, column, text, "must be a finite number")
+        value = parse_decimal(text)
+        if value is None:
+            self.add(table, row, column, text, rule_for(text))
             return None
         if kind == "probability" and not 0.0 < value < 1.0:
             self.add(table, row, column, text, "must be a probability strictly between 0 and 1")

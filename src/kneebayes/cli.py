@@ -1,19 +1,24 @@
-"""The ``kneebayes`` command line: diagnose, list findings, check a priors folder.
+"""The ``kneebayes`` command line: diagnose, list findings, check a priors folder, evaluate.
 
-Exit codes: 0 success, 2 bad input (unknown id, bad age, invalid priors folder,
-unknown option). Errors print one line, never a traceback.
+Exit codes: 0 success; 2 bad input (unknown id, bad age, nothing reported, invalid
+priors folder or vignette file, a file that cannot be read, output that cannot be
+written, unknown option); 130 interrupted (Ctrl-C). Errors print one line on
+standard error, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from ._display import DISCLAIMER
-from ._errors import KneeBayesError, PriorsError
+from ._errors import KneeBayesError, OptionError, PriorsError, VignetteError
+from ._numbers import parse_decimal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,28 +28,84 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"kneebayes: error: {message} (see 'kneebayes --help')\n")
 
 
+def _version() -> str:
+    """Return the installed distribution's version, else the package's own ``__version__``."""
+    try:
+        return importlib.metadata.version("kneebayes")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
+        from . import __version__
+
+        return __version__
+
+
+def _years(text: str) -> float:
+    """Parse ``--age``: a decimal number (the grammar of the prior files), not whatever float() accepts."""
+    value = parse_decimal(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"the 'age' must be a number of years written in decimal, such as 58. Got {text!r} instead."
+        )
+    return value
+
+
+_PRIORS_HELP = "a priors folder (default: the shipped priors)"
+
+_DIAGNOSE = """Give what the person reports: ids present, ids absent, and the age. Every id not given is
+unknown and summed over. --present and --absent may be repeated; every list is kept.
+At least one answer is needed. 'kneebayes findings' lists the ids with their questions.
+
+""" + DISCLAIMER
+
+_DIAGNOSE_EXAMPLES = """examples:
+  kneebayes diagnose --present calf_swelling recent_immobility --absent fever --age 64
+  kneebayes diagnose --present lump_behind_knee --present stiffness --age 58 --json
+"""
+
+_EVALUATE = """Score the model on a vignette file (comma-separated CSV, see validation/README.md):
+top-1 and top-3 accuracy, mean rank, Brier score, log loss and under- and over-triage,
+for the tuning part, the held-out part and all vignettes."""
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kneebayes", description="Probabilistic diagnosis of pain behind the knee. " + DISCLAIMER)
+    parser = _Parser(prog="kneebayes", description="Probabilistic diagnosis of pain behind the knee. " + DISCLAIMER,
+                     epilog="Exit codes: 0 success, 2 bad input or unreadable file, 130 interrupted. "
+                            "Run 'kneebayes COMMAND --help' for a command's options and an example.")
+    parser.add_argument("--version", action="version", version=f"kneebayes {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    raw = argparse.RawDescriptionHelpFormatter
 
-    d = sub.add_parser("diagnose", help="probability of each cause, triage and red flags")
-    d.add_argument("--present", nargs="+", default=[], metavar="ID", help="ids the person reports")
-    d.add_argument("--absent", nargs="+", default=[], metavar="ID", help="ids the person denies")
-    d.add_argument("--age", type=float, default=None, metavar="YEARS", help="age in years (0-120)")
-    d.add_argument("--priors", default=None, metavar="PATH", help="a priors folder (default: the shipped priors)")
+    d = sub.add_parser("diagnose", help="probability of each cause, triage and red flags", description=_DIAGNOSE,
+                       epilog=_DIAGNOSE_EXAMPLES, formatter_class=raw)
+    d.add_argument("--present", action="extend", nargs="+", default=None, metavar="ID",
+                   help="ids the person reports (repeatable)")
+    d.add_argument("--absent", action="extend", nargs="+", default=None, metavar="ID",
+                   help="ids the person denies (repeatable)")
+    d.add_argument("--age", type=_years, default=None, metavar="YEARS", help="age in years (0-120)")
+    d.add_argument("--priors", default=None, metavar="PATH", help=_PRIORS_HELP)
     d.add_argument("--engine", choices=["numpy", "pgmpy"], default="numpy", help="inference engine")
     d.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
-    f = sub.add_parser("findings", help="list the ids a person can report, with their questions")
-    f.add_argument("--priors", default=None, metavar="PATH", help="a priors folder (default: the shipped priors)")
+    f = sub.add_parser("findings", help="list the ids a person can report, with their questions",
+                       description="List every id a person can report (symptoms, red flags, risk factors) "
+                                   "with the question that asks for it.",
+                       epilog="examples:\n  kneebayes findings\n  kneebayes findings --priors my-priors\n",
+                       formatter_class=raw)
+    f.add_argument("--priors", default=None, metavar="PATH", help=_PRIORS_HELP)
 
-    c = sub.add_parser("check-priors", help="validate a priors folder and print every problem")
+    c = sub.add_parser("check-priors", help="validate a priors folder and print every problem",
+                       description="Validate a priors folder: print a summary when it is valid, else every problem "
+                                   "with its file, line, field, value and rule (exit code 2).",
+                       epilog="examples:\n  kneebayes check-priors priors\n  kneebayes check-priors my-priors\n",
+                       formatter_class=raw)
     c.add_argument("path", metavar="PATH", help="the priors folder")
 
-    e = sub.add_parser("evaluate", help="score the model on a vignette file: accuracy, calibration, triage")
+    e = sub.add_parser("evaluate", help="score the model on a vignette file: accuracy, calibration, triage",
+                       description=_EVALUATE, formatter_class=raw,
+                       epilog="examples:\n  kneebayes evaluate validation/vignettes.csv\n"
+                              "  kneebayes evaluate validation/vignettes.csv --priors my-priors --json\n")
     e.add_argument("file", metavar="FILE", help="a vignette file (see validation/README.md)")
-    e.add_argument("--priors", default=None, metavar="PATH", help="a priors folder (default: the shipped priors)")
+    e.add_argument("--priors", default=None, metavar="PATH", help=_PRIORS_HELP)
     e.add_argument("--json", action="store_true", help="print machine-readable JSON")
     e.add_argument("--cases", action="store_true", help="also print every vignette's result")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -54,8 +115,14 @@ def _build_parser() -> argparse.ArgumentParser:
 def _diagnose(args: argparse.Namespace) -> int:
     from ._model import load_model
 
+    present, absent = args.present or [], args.absent or []
+    if not present and not absent and args.age is None:
+        raise OptionError(
+            "nothing was reported: give at least one answer with --present ID..., --absent ID... or --age YEARS "
+            "('kneebayes findings' lists the ids)"
+        )
     model = load_model(args.priors)
-    result = model.diagnose(args.present, args.absent, args.age, engine=args.engine)
+    result = model.diagnose(present, absent, args.age, engine=args.engine)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -124,7 +191,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _one_line(err: KneeBayesError) -> str:
-    """Say what went wrong in one line; a priors folder's first problem stands for the others."""
+    """Say what went wrong in one line; a file's first problem stands for the others."""
     if isinstance(err, PriorsError) and err.problems:
         first = err.problems[0]
         line = str(first) if first.file == err.folder else f"priors folder {err.folder}: {first}"
@@ -132,23 +199,57 @@ def _one_line(err: KneeBayesError) -> str:
         if more:
             line += f" (and {more} more: run 'kneebayes check-priors {err.folder}' to list them all)"
         return line
+    if isinstance(err, VignetteError) and err.problems:
+        line = f"vignette file {err.path}{VignetteError.where(err.problems[0])}"
+        more = len(err.problems) - 1
+        if more:
+            line += f" (and {more} more {'problem' if more == 1 else 'problems'} in that file)"
+        return line
     return " ".join(str(err).splitlines())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    args = _build_parser().parse_args(argv)
-    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate}
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so Python's own flush at exit cannot fail a second time."""
     try:
-        return handlers[args.command](args)
-    except BrokenPipeError:  # output piped into a pager or head that closed early
-        sys.stderr.close()
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # not a real file (captured in tests), or no null device
+        return
+    os.dup2(null, fd)
+    os.close(null)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 success, 2 error, 130 interrupted)."""
+    if sys.stdout is None:  # started with standard output closed (``kneebayes ... >&-``)
+        print("kneebayes: error: cannot write the output: standard output is closed", file=sys.stderr)
+        return 2
+    try:
+        args = _build_parser().parse_args(argv)
+        handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors,
+                    "evaluate": _evaluate}
+        code = handlers[args.command](args)
+        sys.stdout.flush()  # a full device or a closed pipe fails here, inside the handlers below
+        return code
+    except KeyboardInterrupt:
+        print("kneebayes: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into a pager or head that closed early: not an error
+        _silence_stdout()
         return 0
     except KneeBayesError as err:
         if args.command == "check-priors":
             print(str(err), file=sys.stderr)
         else:
             print(f"kneebayes: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # reading a file kneebayes does not turn into a located problem, or writing output
+        reason = err.strerror or str(err)
+        if err.filename is not None:
+            print(f"kneebayes: error: cannot use {err.filename}: {reason}", file=sys.stderr)
+        else:
+            _silence_stdout()
+            print(f"kneebayes: error: cannot write the output: {reason}", file=sys.stderr)
         return 2
 
 
