@@ -28,14 +28,22 @@ from ._graph import find_cycle
 from ._numbers import parse_decimal, rule_for
 from ._rule import RedFlagRule
 from ._safety import FLOOR_RULES, floor_problems
-from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, closest, did_you_mean
+from ._vocabulary import (
+    EVIDENCE_GRADES,
+    EXPERT_ESTIMATE,
+    FINDING_KINDS,
+    KINDS,
+    TRIAGE_LEVELS,
+    closest,
+    did_you_mean,
+)
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 #: The files of a priors folder and the columns each must have.
 FILES: dict[str, tuple[str, ...]] = {
     "vocabulary.csv": ("kind", "id", "label", "question"),
-    "references.csv": ("key", "authors", "year", "title", "journal", "checked"),
+    "references.csv": ("key", "authors", "year", "title", "journal", "checked", "numbers"),
     "causes.csv": ("id", "base_rate", "low", "high", "care", "care_source", "source"),
     "risk_factors.csv": ("id", "prevalence", "low", "high", "source"),
     "age_bands.csv": ("id", "min_age", "max_age", "prevalence", "low", "high", "source"),
@@ -62,6 +70,12 @@ _SETTINGS = ("care_threshold",)
 
 #: The range of odds ratios a cause's logistic table can honour (its base rate is reproduced exactly).
 MIN_ODDS_RATIO, MAX_ODDS_RATIO = 1e-4, 1e4
+
+#: Files whose numbers carry an evidence grade (column ``evidence``).
+GRADED_FILES: tuple[str, ...] = tuple(dict.fromkeys(name for name, _, _ in NUMBER_KINDS.values()))
+
+#: How a reference's ``numbers`` in references.csv says it reports no number.
+_NO_NUMBERS = "no numbers"
 
 
 class _AgeBand(TypedDict):
@@ -190,16 +204,19 @@ class Priors:
             Columns ``kind``, ``target``, ``value``, ``low``, ``high``, ``source``,
             ``evidence``, ``note``, ``file``, ``line``. ``target`` is the id, or
             ``"first|second"`` for numbers keyed by two ids (``"dvt|smoking"``).
-            ``evidence`` is ``"published figure"`` when a cited reference reports
-            numbers, ``"qualitative source"`` when every cited reference is
-            qualitative (its ``numbers`` in references.csv start with "no numbers"),
-            and ``"expert estimate"`` otherwise.
+            ``evidence`` is the number's grade from its file's ``evidence`` column:
+            ``"direct"`` (the reference reports this number for a comparable
+            population), ``"derived"`` (computed from a reported figure; the note
+            states the arithmetic), ``"qualitative"`` (the reference names the link
+            but gives no number) or ``"expert"`` (no source).
 
         Examples
         --------
         >>> frame = load_priors().to_frame()
         >>> sorted(frame["kind"].unique())[:3]
         ['age_prevalence', 'base_rate', 'finding_probability']
+        >>> sorted(frame["evidence"].unique())
+        ['derived', 'direct', 'expert', 'qualitative']
         """
         records = []
         for kind, (name, keys, column) in NUMBER_KINDS.items():
@@ -214,24 +231,13 @@ class Priors:
                         "low": float(row.fields["low"]),
                         "high": float(row.fields["high"]),
                         "source": row.fields["source"],
-                        "evidence": self._evidence(row.fields["source"]),
+                        "evidence": row.fields["evidence"],
                         "note": row.fields.get("note", ""),
                         "file": name,
                         "line": row.line,
                     }
                 )
         return pd.DataFrame.from_records(records)
-
-    def _evidence(self, source: str) -> str:
-        """Classify a source column: published figure, qualitative source or expert estimate."""
-        if source.strip().lower() == EXPERT_ESTIMATE:
-            return EXPERT_ESTIMATE
-        numbers = self.references["numbers"] if "numbers" in self.references.columns else None
-        for key in (k.strip() for k in source.split(";")):
-            reported = "" if numbers is None else str(numbers.get(key, ""))
-            if not reported.lower().startswith("no numbers"):
-                return "published figure"
-        return "qualitative source"
 
     # ---- editing -------------------------------------------------------------
     def with_value(
@@ -243,6 +249,7 @@ class Priors:
         low: float | None = None,
         high: float | None = None,
         source: str | None = None,
+        evidence: str | None = None,
     ) -> Priors:
         """Return a copy with one number changed, validated like a loaded folder.
 
@@ -258,6 +265,9 @@ class Priors:
             A new plausible range; needed when ``value`` falls outside the old one.
         source : str, optional
             A new source (reference keys, or ``"expert estimate"``).
+        evidence : str, optional
+            A new evidence grade (``"direct"``, ``"derived"``, ``"qualitative"`` or
+            ``"expert"``); it must agree with the source, as in a loaded folder.
 
         Returns
         -------
@@ -311,6 +321,8 @@ class Priors:
                     fields["high"] = repr(float(high))
                 if source is not None:
                     fields["source"] = source
+                if evidence is not None:
+                    fields["evidence"] = evidence
                 rows[position] = Row(row.line, fields)
                 break
         else:
@@ -385,6 +397,11 @@ class Priors:
         return folder
 
 
+def _reports_no_numbers(numbers: str) -> bool:
+    """Return whether a reference's ``numbers`` (references.csv) says it reports no number."""
+    return numbers.strip() == "" or numbers.strip().lower().startswith(_NO_NUMBERS)
+
+
 def _file_mode(path: Path) -> int:
     """Return the permission bits a saved file should get: the old file's, else 0666 less the umask."""
     if path.exists():
@@ -435,6 +452,8 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
         table = read_table(folder / name, required, problems)
         if table is not None:
             tables[name] = table
+            if name in GRADED_FILES and "evidence" not in table.columns:
+                problems.append(_missing_grade_column(table))
     if problems:
         raise PriorsError(str(folder), problems)
     return _validate(str(folder), tables)
@@ -443,12 +462,27 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
 # ---- validation -------------------------------------------------------------------
 
 
+def _missing_grade_column(table: Table) -> Problem:
+    """Return the one problem of a prior file written before evidence grades existed."""
+    return Problem(
+        table.name,
+        table.header_line,
+        "evidence",
+        None,
+        "required column 'evidence' is missing: add it right after 'source' and give every number a grade, "
+        "one of direct, derived, qualitative or expert ('expert' when the source is 'expert estimate'; "
+        "see README, 'Evidence grades')",
+    )
+
+
+
 class _Checker:
     """Collect problems while converting the raw tables into typed values."""
 
-    def __init__(self, references: set[str]) -> None:
+    def __init__(self, references: set[str], numbers: dict[str, str] | None = None) -> None:
         self.problems: list[Problem] = []
         self.references = references
+        self.numbers = numbers or {}
 
     def add(self, table: Table, row: Row | None, column: str | None, value: str | None, rule: str) -> None:
         self.problems.append(Problem(table.name, None if row is None else row.line, column, value, rule))
@@ -499,7 +533,46 @@ class _Checker:
             )
             return None
         self.source(table, row, "source", needs_range=low == high)
+        self.grade(table, row)
         return value, low, high
+
+    def grade(self, table: Table, row: Row) -> None:
+        """Check a number's evidence grade against its source and note.
+
+        ``expert`` if and only if the source is "expert estimate"; ``qualitative`` only when every
+        cited reference reports no numbers; ``direct`` and ``derived`` need a cited reference that
+        reports numbers; ``derived`` needs a note (the arithmetic and its assumptions).
+        """
+        grade = row.fields.get("evidence", "")
+        source = row.fields["source"]
+        if grade not in EVIDENCE_GRADES:
+            hint = did_you_mean(grade, EVIDENCE_GRADES) if grade else "write one of " + ", ".join(EVIDENCE_GRADES)
+            self.add(table, row, "evidence", grade, f"must be an evidence grade; {hint}")
+            return
+        if source.lower() == EXPERT_ESTIMATE or source == "":
+            if grade != "expert" and source:
+                self.add(table, row, "evidence", grade,
+                         f"the source is {EXPERT_ESTIMATE!r}, so the grade must be 'expert'")
+            return
+        if grade == "expert":
+            self.add(table, row, "evidence", grade,
+                     f"'expert' means no source: cite no reference (source {EXPERT_ESTIMATE!r}) "
+                     "or grade what the cited references report")
+            return
+        keys = [k.strip() for k in source.split(";") if k.strip() in self.references]
+        with_numbers = [k for k in keys if not _reports_no_numbers(self.numbers.get(k, ""))]
+        if grade == "qualitative" and with_numbers:
+            self.add(table, row, "evidence", grade,
+                     f"'qualitative' needs sources that report no numbers, but {with_numbers[0]!r} reports numbers "
+                     "(its 'numbers' in references.csv): grade it direct or derived")
+        elif grade in ("direct", "derived") and keys and not with_numbers:
+            self.add(table, row, "evidence", grade,
+                     f"{grade!r} needs a cited reference that reports numbers; "
+                     + " and ".join(repr(k) for k in keys)
+                     + " report none (their 'numbers' in references.csv): grade it qualitative")
+        elif grade == "derived" and not row.fields.get("note", "").strip():
+            self.add(table, row, "note", "",
+                     "a derived number needs a note stating the arithmetic and every assumption")
 
     def source(self, table: Table, row: Row, column: str, *, needs_range: bool = False) -> None:
         text = row.fields[column]
@@ -583,7 +656,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         if row.fields["key"] == "":
             ref_checker.add(references_table, row, "key", "", "must not be empty")
     references = {row.fields["key"] for row in references_table.rows if row.fields["key"]}
-    check = _Checker(references)
+    reported = {row.fields["key"]: row.fields["numbers"] for row in references_table.rows if row.fields["key"]}
+    check = _Checker(references, reported)
     check.problems.extend(ref_checker.problems)
 
     # vocabulary
@@ -730,9 +804,10 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
             ok &= numbers is not None
             at_least = numbers[0] if numbers else None
         else:
-            for column in ("at_least", "low", "high"):
+            for column in ("at_least", "low", "high", "evidence"):
                 if fields[column] != "":
-                    check.add(t, row, column, fields[column], "must be empty when when_cause is empty")
+                    check.add(t, row, column, fields[column],
+                              "must be empty when when_cause is empty (a rule without a threshold has no number)")
                     ok = False
             check.source(t, row, "source")
         if not present and cause is None:

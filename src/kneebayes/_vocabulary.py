@@ -9,6 +9,11 @@ KINDS: tuple[str, ...] = ("cause", "symptom", "red_flag", "risk_factor")
 FINDING_KINDS: tuple[str, ...] = ("symptom", "red_flag")
 TRIAGE_LEVELS: tuple[str, ...] = ("self_care", "see_doctor", "urgent", "emergency")
 EXPERT_ESTIMATE = "expert estimate"
+#: The evidence grades of a prior number, strongest first (column ``evidence`` of the prior files):
+#: ``direct`` the cited reference reports this number for a comparable population; ``derived`` it is
+#: computed from a reported figure (the note states the arithmetic and assumptions); ``qualitative``
+#: the cited references name the link but give no number; ``expert`` no source.
+EVIDENCE_GRADES: tuple[str, ...] = ("direct", "derived", "qualitative", "expert")
 
 
 def triage_rank(level: str) -> int:

@@ -143,14 +143,19 @@ def _findings(args: argparse.Namespace) -> int:
 
 def _check_priors(args: argparse.Namespace) -> int:
     from ._priors import load_priors
+    from ._vocabulary import EVIDENCE_GRADES
 
     priors = load_priors(args.path)
     frame = priors.to_frame()
-    counts = frame["evidence"].value_counts()
-    published, qualitative = int(counts.get("published figure", 0)), int(counts.get("qualitative source", 0))
-    print(f"{priors.folder}: valid; {len(frame)} numbers, {published + qualitative} with a published source "
-          f"({published} published figures, {qualitative} from qualitative sources only), "
-          f"{int(counts.get('expert estimate', 0))} expert estimates; {len(priors.red_flags)} red-flag rules")
+    table = frame.groupby(["kind", "evidence"]).size().unstack(fill_value=0)
+    table = table.reindex(columns=list(EVIDENCE_GRADES), fill_value=0)
+    total = table.sum()
+    grades = ", ".join(f"{int(total[g])} {g}" for g in EVIDENCE_GRADES)
+    print(f"{priors.folder}: valid; {len(frame)} numbers: {grades}; {len(priors.red_flags)} red-flag rules")
+    print(f"{'kind':<20}" + "".join(f"{g:>12}" for g in EVIDENCE_GRADES) + f"{'total':>8}")
+    for kind, row in table.iterrows():
+        print(f"{kind:<20}" + "".join(f"{int(row[g]):>12}" for g in EVIDENCE_GRADES) + f"{int(row.sum()):>8}")
+    print(f"{'all':<20}" + "".join(f"{int(total[g]):>12}" for g in EVIDENCE_GRADES) + f"{len(frame):>8}")
     return 0
 
 
