@@ -29,6 +29,7 @@ from ._errors import (
     UnknownIdError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
+from ._export import export
 from ._model import Model, load_model
 from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
 from ._red_flags import FiredFlag
@@ -61,6 +62,7 @@ __all__ = [
     "__version__",
     "diagnose",
     "evaluate",
+    "export",
     "load_model",
     "load_priors",
     "load_vignettes",

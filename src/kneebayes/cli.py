@@ -48,6 +48,14 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print machine-readable JSON")
     e.add_argument("--cases", action="store_true", help="also print every vignette's result")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
+
+    x = sub.add_parser("export", help="write the network for pyAgrum, pgmpy, GeNIe, Hugin or UAI solvers")
+    x.add_argument("format", choices=["bif", "xmlbif", "net", "uai", "xdsl"], metavar="FORMAT",
+                   help="bif, xmlbif, net (Hugin), uai or xdsl (GeNIe)")
+    x.add_argument("path", metavar="PATH", help="the file to write")
+    x.add_argument("--priors", default=None, metavar="PATH", help="a priors folder (default: the shipped priors)")
+    x.add_argument("--tables", action="store_true",
+                   help="xdsl: write noisy-OR findings as full tables instead of GeNIe noisy-MAX nodes")
     return parser
 
 
@@ -123,6 +131,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from ._export import export
+    from ._model import load_model
+
+    path = export(load_model(args.priors), args.path, args.format, noisy_or=not args.tables)
+    print(f"wrote {path} ({args.format})")
+    return 0
+
+
 def _one_line(err: KneeBayesError) -> str:
     """Say what went wrong in one line; a priors folder's first problem stands for the others."""
     if isinstance(err, PriorsError) and err.problems:
@@ -138,7 +155,8 @@ def _one_line(err: KneeBayesError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _build_parser().parse_args(argv)
-    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate}
+    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate,
+                "export": _export}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # output piped into a pager or head that closed early
