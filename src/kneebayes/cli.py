@@ -49,6 +49,12 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cases", action="store_true", help="also print every vignette's result")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
 
+    g = sub.add_parser("diff", help="what changed between two priors folders, and on vignettes what it does")
+    g.add_argument("old", metavar="OLD", help="the priors folder before the edit")
+    g.add_argument("new", metavar="NEW", help="the priors folder after the edit")
+    g.add_argument("--vignettes", default=None, metavar="FILE", help="score both on a vignette file and compare")
+    g.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
     x = sub.add_parser("export", help="write the network for pyAgrum, pgmpy, GeNIe, Hugin or UAI solvers")
     x.add_argument("format", choices=["bif", "xmlbif", "net", "uai", "xdsl"], metavar="FORMAT",
                    help="bif, xmlbif, net (Hugin), uai or xdsl (GeNIe)")
@@ -131,6 +137,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from .analysis import diff
+
+    result = diff(args.old, args.new, args.vignettes)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(repr(result))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from ._export import export
     from ._model import load_model
@@ -156,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _build_parser().parse_args(argv)
     handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate,
-                "export": _export}
+                "export": _export, "diff": _diff}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # output piped into a pager or head that closed early
