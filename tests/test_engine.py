@@ -31,7 +31,7 @@ def small_models(draw: st.DrawFn) -> dict[str, str]:
     band_ids = ["young", "old"] if two_bands else ["all"]
     if two_bands:
         share = draw(st.floats(0.1, 0.9))
-        bands += [f"young,0,50,{share!r},0.0001,1,paper2020", f"old,50,121,{1 - share!r},0.0001,1,paper2020"]
+        bands += [f"young,0,50,{share!r},0.01,0.99,paper2020", f"old,50,121,{1 - share!r},0.01,0.99,paper2020"]
     else:
         bands += ["all,0,121,1.0,1.0,1.0,paper2020"]
     odds = ["cause,factor,odds_ratio,low,high,source"]
@@ -55,7 +55,9 @@ def small_models(draw: st.DrawFn) -> dict[str, str]:
         + "".join(f"{r},{draw(prob)!r},0.001,0.999,paper2020\n" for r in rfs),
         "age_bands.csv": "\n".join(bands) + "\n",
         "cause_risks.csv": "\n".join(odds) + "\n",
-        "findings.csv": "id,leak,low,high,source\n" + "".join(f"{f},{leaks[f]!r},0.0001,0.5,paper2020\n" for f in fs),
+        # each leak's range ends at its value, below every link's low (validation requires it)
+        "findings.csv": "id,leak,low,high,source\n"
+        + "".join(f"{f},{leaks[f]!r},0.0001,{leaks[f]!r},paper2020\n" for f in fs),
         "finding_links.csv": "\n".join(links) + "\n",
         "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source\n",
         "settings.csv": "name,value,low,high,source\ncare_threshold,0.3,0.2,0.5,paper2020\n",
