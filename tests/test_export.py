@@ -212,14 +212,14 @@ def _parse_xdsl(path: Path) -> ET.Element:
     return root
 
 
-def test_xdsl_keeps_noisy_or_findings_with_their_leak(model: kneebayes.Model, files: dict[str, Path]) -> None:
-    """The XDSL writes every linked finding as a noisy-MAX node whose leak and net weights are kneebayes' numbers.
+def _network_from_xdsl(path: Path, p: Any) -> tuple[Any, int]:
+    """Rebuild a pyAgrum network from an XDSL file: noisy-MAX nodes as noisy-OR with net weights.
 
-    A network rebuilt from the file (pyAgrum's noisy-OR with net weights, tables in SMILE's layout)
-    gives kneebayes' posteriors to 1e-9.
+    Checks on the way that every node follows its parents and that each noisy-MAX node holds
+    kneebayes' leak and activations in GeNIe's layout. Returns the network and the number of
+    noisy-MAX nodes.
     """
-    p = model.parameters
-    root = _parse_xdsl(files["xdsl"])
+    root = _parse_xdsl(path)
     nodes_element = root.find("nodes")
     assert nodes_element is not None
     seen: dict[str, list[str]] = {}  # node -> its states in file order
@@ -261,8 +261,18 @@ def test_xdsl_keeps_noisy_or_findings_with_their_leak(model: kneebayes.Model, fi
                 table = np.take(table, [seen[x].index(s) for s in canonical(seen[x])], axis=axis)
             sequence = [v.name() for v in bn.cpt(name).variablesSequence()]
             bn.cpt(name).fillWith(np.transpose(table, [axes.index(v) for v in reversed(sequence)]).ravel().tolist())
-    linked = int((p.q > 0).any(axis=0).sum())
-    assert noisy == linked
+    return bn, noisy
+
+
+def test_xdsl_keeps_noisy_or_findings_with_their_leak(model: kneebayes.Model, files: dict[str, Path]) -> None:
+    """The XDSL writes every linked finding as a noisy-MAX node whose leak and net weights are kneebayes' numbers.
+
+    A network rebuilt from the file (pyAgrum's noisy-OR with net weights, tables in SMILE's layout)
+    gives kneebayes' posteriors to 1e-9.
+    """
+    p = model.parameters
+    bn, noisy = _network_from_xdsl(files["xdsl"], p)
+    assert noisy == int((p.q > 0).any(axis=0).sum())
     assert _pyagrum_gap(model, bn) < 1e-9
 
 
@@ -298,6 +308,8 @@ def test_export_refuses_an_unknown_format(model: kneebayes.Model, tmp_path: Path
     with pytest.raises(kneebayes.OptionError, match="must be one of bif, xmlbif, net, uai, xdsl"):
         kneebayes.export(model, tmp_path / "knee.bif", format="hugin")  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(kneebayes.OptionError, match="cannot write .*No such file or directory"):
+        kneebayes.export(model, tmp_path / "missing" / "knee.bif")
 
 
 def test_export_command_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,3 +325,5 @@ def test_export_command_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as stop:
         main(["export", "hugin", str(target)])
     assert stop.value.code == 2
+    assert main(["export", "bif", str(tmp_path / "missing" / "knee.bif")]) == 2
+    assert "cannot write" in capsys.readouterr().err

@@ -390,7 +390,8 @@ def export(
     Raises
     ------
     OptionError
-        An unknown format, or a suffix that names none.
+        An unknown format, a suffix that names none, or a path that cannot be
+        written (a missing folder, no permission).
 
     Notes
     -----
@@ -418,7 +419,10 @@ def export(
     if format not in FORMATS:
         raise OptionError(f"The 'format' parameter must be one of {', '.join(FORMATS)}. Got {format!r} instead.")
     text = render(model.parameters, format, noisy_or=noisy_or)
-    _write_atomically(target, text)
+    try:
+        _write_atomically(target, text)
+    except OSError as err:
+        raise OptionError(f"cannot write {str(target)!r}: {err.strerror or err}") from err
     return target
 
 
