@@ -126,6 +126,7 @@ def test_diff_outputs_text_html_json_and_plot(edited: tuple[Path, Path]) -> None
     text = repr(result)
     assert "3 changed" not in text and "2 changed, 0 added, 1 removed" in text
     assert "dvt|recent_immobility" in text and "top causes flipped" in text
+    assert "4.5 [" in text and "9 [" in text and "-> expert estimate" in text  # value [low, high] and source change
     assert "<table" in result._repr_html_()
     data = json.loads(json.dumps(result.to_dict()))
     assert {row["target"] for row in data["numbers"]} >= {"cramp", "dvt|recent_immobility"}
@@ -148,6 +149,8 @@ def test_diff_command(edited: tuple[Path, Path], capsys: pytest.CaptureFixture[s
     assert len(data["numbers"]) == 3 and data["metrics"] == []
     assert main(["diff", str(old_folder), str(old_folder / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
+    assert main(["diff", str(old_folder), str(new_folder), "--vignettes", str(old_folder / "none.csv")]) == 2
+    assert "no vignette file at" in capsys.readouterr().err
 
 
 def test_diff_accepts_a_vignette_frame(model: kneebayes.Model) -> None:

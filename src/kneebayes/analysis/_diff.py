@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .._errors import OptionError
 from .._evaluate import Evaluation, _patients, _score, load_vignettes
 from .._model import Model
 from .._priors import RedFlagRule
@@ -89,7 +91,8 @@ class PriorsDiff:
             moved = self.posteriors.groupby(level="id")["shift"].apply(lambda s: s.abs().max())
             lines.append(
                 f"on {n} vignettes: {int(self.cases['top_flipped'].sum())} top causes flipped, "
-                f"{int(self.cases['triage_changed'].sum())} triage levels changed, {int((moved > 1e-9).sum())} "
+                f"{int(self.cases['triage_changed'].sum())} triage levels changed "
+                f"({int((self.cases['triage_step'] < 0).sum())} to less care), {int((moved > 1e-9).sum())} "
                 f"vignettes' posteriors moved (largest {float(moved.max()) if len(moved) else 0.0:.3f})"
             )
         return lines
@@ -97,8 +100,7 @@ class PriorsDiff:
     def __repr__(self) -> str:
         out = [f"Priors diff: {self.old} -> {self.new}", *self.summary()]
         if not self.numbers.empty:
-            shown = self.numbers[["kind", "target", "change", "old", "new", "new_source"]]
-            out += ["", shown.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")]
+            out += ["", self._numbers_text()]
         if not self.rules.empty:
             out += ["", self.rules.to_string(index=False)]
         if not self.metrics.empty:
@@ -111,6 +113,23 @@ class PriorsDiff:
             out += ["", "vignettes whose top cause or triage changed:",
                     flipped[["diagnosis", "old_top", "new_top", "old_triage", "new_triage"]].to_string()]
         return "\n".join(out)
+
+    def _numbers_text(self) -> str:
+        """Render the changed numbers: value [low, high] before and after, and the sources when they differ."""
+        def shown(value: float, low: float, high: float) -> str:
+            return "" if pd.isna(value) else f"{value:.4g} [{low:.4g}, {high:.4g}]"
+
+        rows = self.numbers
+        table = pd.DataFrame({
+            "kind": rows["kind"],
+            "target": rows["target"],
+            "change": rows["change"],
+            "old": [shown(*x) for x in zip(rows["old"], rows["old_low"], rows["old_high"], strict=True)],
+            "new": [shown(*x) for x in zip(rows["new"], rows["new_low"], rows["new_high"], strict=True)],
+            "source": [str(b) if a == b or pd.isna(a) else f"{a} -> {'' if pd.isna(b) else b}"
+                       for a, b in zip(rows["old_source"], rows["new_source"], strict=True)],
+        })
+        return table.to_string(index=False)
 
     def _repr_html_(self) -> str:
         return html_tables(f"Priors diff: {self.old} -> {self.new}", self.summary(),
@@ -184,6 +203,8 @@ def diff(
     ------
     PriorsError
         A vignette file that is malformed or uses an id one of the models lacks.
+    OptionError
+        A vignette path that is not a file.
 
     Examples
     --------
@@ -272,6 +293,8 @@ def _on_vignettes(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if isinstance(vignettes, pd.DataFrame):
         old_frame = new_frame = vignettes
+    elif not Path(vignettes).is_file():
+        raise OptionError(f"no vignette file at {str(vignettes)!r}")
     else:
         old_frame, new_frame = load_vignettes(vignettes, old), load_vignettes(vignettes, new)
     old_scored, old_eval = _score_all(old, old_frame)
