@@ -15,6 +15,7 @@ Examples
 
 import importlib.metadata as _metadata
 
+from . import analysis as analysis  # the researcher's bench: kneebayes.analysis.diff after `import kneebayes`
 from ._diagnosis import Diagnosis
 from ._errors import (
     ContradictoryEvidenceError,
