@@ -129,7 +129,7 @@ def test_pgmpy_posteriors_from_the_bif_file(model: kneebayes.Model, files: dict[
 
 
 def test_pgmpy_reads_net_on_a_small_model(tmp_path: Path) -> None:
-    """The NET reader of pgmpy (too slow for the shipped model's 4096-row tables) reads a small export exactly."""
+    """The NET reader of pgmpy (100 s on the shipped model's 4096-row tables) reads a small export exactly."""
     readwrite, _ = _pgmpy()
     small = kneebayes.load_model(write_priors(tmp_path / "tiny", TINY))
     path = kneebayes.export(small, tmp_path / "tiny.net")
