@@ -281,8 +281,8 @@ def _underflowing_model() -> Model:
     """
     priors = kneebayes.load_priors()
     frame = priors.to_frame()
-    for target in frame.loc[frame["kind"] == "finding_probability", "target"]:
-        priors = priors.with_value("finding_probability", target, 1 - 1e-14, high=1 - 1e-14)
+    for target in frame.loc[frame["kind"] == "finding_probability", "target"]:  # links first: above every leak
+        priors = priors.with_value("finding_probability", target, 1 - 1e-14, low=1 - 2e-14, high=1 - 1e-14)
     for target in frame.loc[frame["kind"] == "leak", "target"]:
         priors = priors.with_value("leak", target, 1 - 1e-13, high=1 - 1e-13)
     return Model.from_priors(priors)

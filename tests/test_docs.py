@@ -17,7 +17,7 @@ import kneebayes
 from kneebayes.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-MODULES = sorted(m.name for m in pkgutil.iter_modules(kneebayes.__path__, "kneebayes."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(kneebayes.__path__, "kneebayes."))
 
 
 @pytest.mark.parametrize("name", ["kneebayes", *MODULES])

@@ -31,8 +31,8 @@ def small_models(draw: st.DrawFn) -> dict[str, str]:
     band_ids = ["young", "old"] if two_bands else ["all"]
     if two_bands:
         share = draw(st.floats(0.1, 0.9))
-        bands += [f"young,0,50,{share!r},0.0001,1,paper2020,direct",
-                  f"old,50,121,{1 - share!r},0.0001,1,paper2020,direct"]
+        bands += [f"young,0,50,{share!r},0.01,0.99,paper2020,direct",
+                  f"old,50,121,{1 - share!r},0.01,0.99,paper2020,direct"]
     else:
         bands += ["all,0,121,1.0,1.0,1.0,paper2020,direct"]
     odds = ["cause,factor,odds_ratio,low,high,source,evidence"]
@@ -56,8 +56,9 @@ def small_models(draw: st.DrawFn) -> dict[str, str]:
         + "".join(f"{r},{draw(prob)!r},0.001,0.999,paper2020,direct\n" for r in rfs),
         "age_bands.csv": "\n".join(bands) + "\n",
         "cause_risks.csv": "\n".join(odds) + "\n",
+        # each leak's range ends at its value, below every link's low (validation requires it)
         "findings.csv": "id,leak,low,high,source,evidence\n"
-        + "".join(f"{f},{leaks[f]!r},0.0001,0.5,paper2020,direct\n" for f in fs),
+        + "".join(f"{f},{leaks[f]!r},0.0001,{leaks[f]!r},paper2020,direct\n" for f in fs),
         "finding_links.csv": "\n".join(links) + "\n",
         "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source,evidence\n",
         "settings.csv": "name,value,low,high,source,evidence\ncare_threshold,0.3,0.2,0.5,paper2020,direct\n",

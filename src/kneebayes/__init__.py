@@ -15,6 +15,7 @@ Examples
 
 import importlib.metadata as _metadata
 
+from . import analysis as analysis  # the researcher's bench: kneebayes.analysis.diff after `import kneebayes`
 from ._diagnosis import Diagnosis
 from ._errors import (
     ContradictoryEvidenceError,
@@ -30,6 +31,7 @@ from ._errors import (
     VignetteError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
+from ._export import export
 from ._model import Model, load_model
 from ._priors import Priors, load_priors, shipped_priors_path
 from ._red_flags import FiredFlag
@@ -64,6 +66,7 @@ __all__ = [
     "__version__",
     "diagnose",
     "evaluate",
+    "export",
     "load_model",
     "load_priors",
     "load_vignettes",

@@ -274,6 +274,14 @@ class Priors:
         Priors
             New priors; this object is unchanged.
 
+        Notes
+        -----
+        Age shares must sum to 1, so setting one ``age_prevalence`` rescales the
+        other bands' shares proportionally (they keep their ratios to one another);
+        a share that would leave its own range stops at its bound and the rest is
+        shared among the others (see :func:`rescaled_shares`). Validation checks
+        that every share can reach both ends of its range with the others in theirs.
+
         Raises
         ------
         PriorsError
@@ -290,6 +298,9 @@ class Priors:
         >>> more = priors.with_value("base_rate", "dvt", 0.05)
         >>> float(more.causes.loc["dvt", "base_rate"])
         0.05
+        >>> shares = priors.with_value("age_prevalence", "70_plus", 0.28).age_bands["prevalence"]
+        >>> round(float(shares.sum()), 12), round(float(shares["70_plus"]), 2)
+        (1.0, 0.28)
         """
         if not isinstance(kind, str) or kind not in NUMBER_KINDS:
             raise OptionError(f"The 'kind' parameter must be one of {sorted(NUMBER_KINDS)}. Got {kind!r} instead; "
@@ -329,6 +340,13 @@ class Priors:
             known = ["|".join(r.fields[k] for k in keys) for r in table.rows if r.fields[column] != ""]
             raise UnknownIdError(f"no {kind} number for target {target!r}; {did_you_mean(target, known)}",
                                  ids=[target], suggestions={target: closest(target, known)})
+        if kind == "age_prevalence":  # the other bands keep their proportions and the shares still sum to 1
+            before = table.rows
+            rescaled = rescaled_shares([float(r.fields[column]) for r in before], position, float(value),
+                                       low=[float(r.fields["low"]) for r in rows],
+                                       high=[float(r.fields["high"]) for r in rows])
+            rows = [row if k == position else Row(row.line, {**row.fields, column: repr(rescaled[k])})
+                    for k, row in enumerate(rows)]
         tables = dict(self._tables)
         tables[name] = replace(table, rows=tuple(rows))
         return _validate(self.folder, tables)
@@ -648,6 +666,68 @@ def _one_number_per_id(
     return records
 
 
+def rescaled_shares(
+    shares: Sequence[float], index: int, value: float, *, low: Sequence[float] | None = None,
+    high: Sequence[float] | None = None,
+) -> list[float]:
+    """Set one age share and rescale the others so that the shares still sum to 1.
+
+    This is how :meth:`Priors.with_value` changes an ``age_prevalence``. The other
+    shares are scaled by one common factor (they keep their ratios to one
+    another); when ``low`` and ``high`` are given, a share that would leave its
+    range stops at the bound it reaches and the rest is shared, again
+    proportionally, among the others. Validation checks that this always fits.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in rescaled_shares([0.2, 0.3, 0.5], 0, 0.6)]
+    [0.6, 0.15, 0.25]
+    >>> [round(x, 3) for x in rescaled_shares([0.2, 0.3, 0.5], 0, 0.6, low=[0, 0.2, 0], high=[1, 1, 1])]
+    [0.6, 0.2, 0.2]
+    """
+    n = len(shares)
+    lows = list(low) if low is not None else [0.0] * n
+    highs = list(high) if high is not None else [1.0] * n
+    out = [float(x) for x in shares]
+    out[index] = float(value)
+    free = [k for k in range(n) if k != index]
+    for _ in range(n):
+        fixed = sum(out[k] for k in range(n) if k != index and k not in free)
+        base = sum(float(shares[k]) for k in free)
+        room = 1.0 - float(value) - fixed
+        for k in free:
+            out[k] = float(shares[k]) * room / base if base > 0 else room / len(free)
+        stuck = [k for k in free if out[k] < lows[k] or out[k] > highs[k]]
+        if not stuck:
+            break
+        for k in stuck:
+            out[k] = min(max(out[k], lows[k]), highs[k])
+            free.remove(k)
+        if not free:
+            break
+    return out
+
+
+def _check_share_ranges(check: _Checker, table: Table, bands: list[_AgeBand]) -> None:
+    """Check that each age share can reach both ends of its range with the others inside theirs."""
+    for band in bands:
+        others = [b for b in bands if b is not band]
+        if not others:
+            continue
+        for end in ("low", "high"):
+            value = float(band["low"] if end == "low" else band["high"])
+            rest = 1.0 - value
+            low_sum, high_sum = sum(b["low"] for b in others), sum(b["high"] for b in others)
+            if low_sum - 1e-12 <= rest <= high_sum + 1e-12:
+                continue
+            side, total = ("low", low_sum) if rest < low_sum else ("high", high_sum)
+            where = ", ".join(str(b["_line"]) for b in others)
+            check.add(table, Row(band["_line"], {}), end, repr(value),
+                      f"when this share is set to its {end} the other bands must share {rest:.4g}, but their "
+                      f"{side}s sum to {total:.4g} (age_bands.csv, lines {where}, field {side!r}); "
+                      "the shares could not sum to 1: narrow this range or widen theirs")
+
+
 def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     """Check every table and build :class:`Priors`, or raise one :class:`PriorsError`."""
     references_table = tables["references.csv"]
@@ -732,6 +812,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         total = sum(b["prevalence"] for b in bands)
         if abs(total - 1.0) > 1e-6:
             check.add(t, None, "prevalence", f"{total:.6g}", "age-band prevalences must sum to 1")
+        else:
+            _check_share_ranges(check, t, bands)
         bands = ordered
     elif not rows:
         check.add(t, None, None, None, "needs at least one age band")
@@ -766,6 +848,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     # findings
     findings = _one_number_per_id(check, tables["findings.csv"], "id", finding_ids, "leak", "finding")
     leaks: dict[str, float] = {str(f["id"]): float(f["leak"]) for f in findings}
+    leak_highs: dict[str, float] = {str(f["id"]): float(f["high"]) for f in findings}
+    leak_lines = {row.fields["id"]: row.line for row in tables["findings.csv"].rows}
 
     # finding links
     t = tables["finding_links.csv"]
@@ -781,6 +865,13 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                 check.add(t, row, "probability", row.fields["probability"],
                           f"must be above the finding's leak ({leak:g} in findings.csv): "
                           "a cause cannot make a finding rarer")
+                continue
+            leak_high = leak_highs.get(row.fields["finding"])
+            if leak_high is not None and not numbers[1] > leak_high:
+                check.add(t, row, "low", row.fields["low"],
+                          f"must be above the high end of the finding's leak range (findings.csv, line "
+                          f"{leak_lines[row.fields['finding']]}, field 'high' = {leak_high:g}), so that both numbers "
+                          "can be set anywhere in their ranges: a cause cannot make a finding rarer than its leak")
                 continue
             links.append({"finding": row.fields["finding"], "cause": row.fields["cause"], "probability": numbers[0],
                           "low": numbers[1], "high": numbers[2], "source": row.fields["source"]})

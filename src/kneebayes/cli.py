@@ -109,6 +109,32 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print machine-readable JSON")
     e.add_argument("--cases", action="store_true", help="also print every vignette's result")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
+
+    g = sub.add_parser("diff", help="what changed between two priors folders, and on vignettes what it does",
+                       description="Compare two priors folders: every number that changed (old, new, source, "
+                                   "evidence), rules and links added or removed; with --vignettes, the posteriors "
+                                   "that moved, top causes and triage levels that flipped, and the metrics "
+                                   "side by side.",
+                       epilog="examples:\n  kneebayes diff priors my-priors\n"
+                              "  kneebayes diff priors my-priors --vignettes validation/vignettes.csv\n",
+                       formatter_class=raw)
+    g.add_argument("old", metavar="OLD", help="the priors folder before the edit")
+    g.add_argument("new", metavar="NEW", help="the priors folder after the edit")
+    g.add_argument("--vignettes", default=None, metavar="FILE", help="score both on a vignette file and compare")
+    g.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    x = sub.add_parser("export", help="write the network for pyAgrum, pgmpy, GeNIe, Hugin or UAI solvers",
+                       description="Write the network as BIF, XMLBIF, Hugin NET, UAI or GeNIe XDSL (noisy-OR findings "
+                                   "kept as noisy-MAX nodes with their leak), with identifier-safe names.",
+                       epilog="examples:\n  kneebayes export bif kneebayes.bif\n"
+                              "  kneebayes export xdsl kneebayes.xdsl --priors my-priors\n",
+                       formatter_class=raw)
+    x.add_argument("format", choices=["bif", "xmlbif", "net", "uai", "xdsl"], metavar="FORMAT",
+                   help="bif, xmlbif, net (Hugin), uai or xdsl (GeNIe)")
+    x.add_argument("path", metavar="PATH", help="the file to write")
+    x.add_argument("--priors", default=None, metavar="PATH", help=_PRIORS_HELP)
+    x.add_argument("--tables", action="store_true",
+                   help="xdsl: write noisy-OR findings as full tables instead of GeNIe noisy-MAX nodes")
     return parser
 
 
@@ -195,6 +221,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from .analysis import diff
+
+    result = diff(args.old, args.new, args.vignettes)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(repr(result))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ._export import export
+    from ._model import load_model
+
+    path = export(load_model(args.priors), args.path, args.format, noisy_or=not args.tables)
+    print(f"wrote {path} ({args.format})")
+    return 0
+
+
 def _one_line(err: KneeBayesError) -> str:
     """Say what went wrong in one line; a file's first problem stands for the others."""
     if isinstance(err, PriorsError) and err.problems:
@@ -232,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors,
-                    "evaluate": _evaluate}
+                    "evaluate": _evaluate, "export": _export, "diff": _diff}
         code = handlers[args.command](args)
         sys.stdout.flush()  # a full device or a closed pipe fails here, inside the handlers below
         return code
