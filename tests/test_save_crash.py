@@ -1,0 +1,126 @@
+"""Saving survives SIGKILL at any moment and readers never see a mix: tested the way it was broken.
+
+A saver process is killed at random moments many times; after each kill the folder must load as exactly
+the old or the new version, with nothing lost, and the next save must leave no hidden entry behind. A
+reader loading in a loop while another process saves must only ever see whole versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kneebayes
+from kneebayes import Priors, load_priors
+
+WORKER = Path(__file__).with_name("save_worker.py")
+KILLS = 60
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill test forks savers (POSIX only)")
+
+
+def make_versions(root: Path) -> tuple[Path, Path]:
+    """Write two priors folders A and B that differ in every file (numbers, words, references, messages)."""
+    first, second = root / "A", root / "B"
+    shutil.copytree(kneebayes.shipped_priors_path(), first)
+    shutil.copytree(first, second)
+    edits = {
+        "vocabulary.csv": ("The knee gives way or buckles", "The knee gives way or buckles (version B)"),
+        "references.csv": ("The pseudothrombophlebitis syndrome", "The pseudothrombophlebitis syndrome (B)"),
+        "red_flags.csv": ("Call emergency services now. Chest pain", "Call an ambulance now. Chest pain"),
+        "age_bands.csv": ('"reference band"', '"the reference band"'),
+    }
+    for name, (old, new) in edits.items():
+        text = (second / name).read_text(encoding="utf-8")
+        assert old in text, name
+        (second / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    edited = load_priors(second)
+    frame = edited.to_frame()
+    for kind in ("base_rate", "prevalence", "odds_ratio", "leak", "finding_probability",
+                 "threshold", "setting"):
+        row = frame[frame["kind"] == kind].iloc[0]
+        edited = edited.with_value(kind, row["target"], (row["value"] + row["high"]) / 2)
+    edited.save(second)
+    return first, second
+
+
+def env() -> dict[str, str]:
+    """Return the environment for a worker: this checkout's kneebayes first on the path."""
+    paths = [str(Path(kneebayes.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p), "OPENBLAS_NUM_THREADS": "1"}
+
+
+@pytest.fixture
+def versions(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Return a priors folder holding version A (plus a CHANGES.md of its own) and the folders A and B."""
+    first, second = make_versions(tmp_path / "versions")
+    folder = tmp_path / "run" / "priors"
+    shutil.copytree(first, folder)
+    (folder / "CHANGES.md").write_text("# my notes\nkept across every save\n", encoding="utf-8")
+    return folder, first, second
+
+
+def test_every_file_of_the_two_versions_differs(versions: tuple[Path, Path, Path]) -> None:
+    """A and B differ in every priors file, so a mix of the two cannot pass for either."""
+    _, first, second = versions
+    for name in kneebayes._priors.FILES:
+        assert (first / name).read_bytes() != (second / name).read_bytes(), name
+
+
+def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_version(
+    versions: tuple[Path, Path, Path],
+) -> None:
+    """After each of 60 SIGKILLs of a saver the folder loads as exactly A or B; the next save leaves no debris."""
+    folder, first, second = versions
+    done = subprocess.run(
+        [sys.executable, str(WORKER), "kill", str(folder), str(first), str(second), str(KILLS), "20261130"],
+        capture_output=True, text=True, env=env(), timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    outcomes: list[str] = report["outcomes"]
+    assert len(outcomes) == KILLS
+    wrong = [(i, o) for i, o in enumerate(outcomes) if o not in ("A", "B")]
+    assert wrong == [], wrong
+    assert outcomes.count("A") >= 5 and outcomes.count("B") >= 5, outcomes  # kills landed at many moments
+    debris = [(i, left) for i, left in enumerate(report["leftovers"]) if left]
+    assert debris == [], debris
+
+
+def test_a_reader_during_saves_sees_only_whole_versions(versions: tuple[Path, Path, Path]) -> None:
+    """200 loads while another process saves A and B alternately each give exactly A or B, and both appear."""
+    folder, first, second = versions
+    known = {"A": load_priors(first), "B": load_priors(second)}
+    saver = subprocess.Popen(
+        [sys.executable, str(WORKER), "saver", str(folder), str(first), str(second)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+    )
+    try:
+        assert saver.stdout is not None
+        assert saver.stdout.readline().strip() == "saving", saver.stderr.read() if saver.stderr else ""
+        seen = []
+        for _ in range(200):
+            loaded = load_priors(folder)
+            seen.append([name for name, version in known.items() if _same(loaded, version)])
+    finally:
+        saver.kill()
+        saver.communicate()
+    mixes = [i for i, names in enumerate(seen) if len(names) != 1]
+    assert mixes == [], f"{len(mixes)} of {len(seen)} loads were a mix of versions"
+    assert {names[0] for names in seen} == {"A", "B"}
+
+
+def _same(one: Priors, other: Priors) -> bool:
+    """Return whether two priors hold the same numbers, rules, words and references."""
+    return (
+        one.to_frame().equals(other.to_frame())
+        and one.red_flags == other.red_flags
+        and one.vocabulary.equals(other.vocabulary)
+        and one.references.equals(other.references)
+    )
