@@ -5,7 +5,8 @@ into FOLDER, alternately, until killed (printing ``saving`` once the loop starts
 
 Run as ``python save_worker.py kill FOLDER A B KILLS SEED``: KILLS times, fork a child that saves A and
 B alternately into FOLDER, SIGKILL it after a random delay (seeded), then load FOLDER and record what it
-holds, then save once more and record every entry left in FOLDER and in its parent. Prints one JSON
+holds and what the killed save left beside it, then save once more and record every entry left in
+FOLDER and in its parent. Prints one JSON
 object with the outcomes. Forking from this process (kneebayes already imported) keeps each kill cheap.
 """
 
@@ -76,6 +77,7 @@ def kill_many(folder: Path, versions: dict[str, Priors], kills: int, seed: int) 
         files[name] = snapshot(folder)
     outcomes: list[str] = []
     leftovers: list[list[str]] = []
+    interrupted: list[list[str]] = []  # what each kill left beside the folder: a save cut short leaves some
     delays: list[float] = []
     for _ in range(kills):
         delay = rng.uniform(0.0, 0.12)
@@ -95,6 +97,7 @@ def kill_many(folder: Path, versions: dict[str, Priors], kills: int, seed: int) 
         if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
             outcomes.append(f"the saver ended by itself (status {status}) instead of being killed")
             continue
+        interrupted.append(sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name))
         outcomes.append(which(folder, versions, files))
         if (folder / EXTRA).read_bytes() != extra:
             outcomes[-1] += f"; {EXTRA} changed or lost"
@@ -102,7 +105,7 @@ def kill_many(folder: Path, versions: dict[str, Priors], kills: int, seed: int) 
         left = sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name)
         left += sorted(p.name for p in folder.iterdir() if p.name not in files["A"])
         leftovers.append(left)
-    return {"outcomes": outcomes, "leftovers": leftovers, "delays": delays}
+    return {"outcomes": outcomes, "leftovers": leftovers, "interrupted": interrupted, "delays": delays}
 
 
 def main(argv: list[str]) -> int:

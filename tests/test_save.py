@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import kneebayes
+import kneebayes._folder
 import kneebayes._priors as priors_module
 from kneebayes import load_priors
 
@@ -119,63 +120,59 @@ class Boom(OSError):
 
 
 def _fail_on_third(monkeypatch: pytest.MonkeyPatch, where: str) -> list[str]:
-    """Make the 3rd call of ``os.replace`` or of the CSV writer raise Boom; return the names seen."""
+    """Make the 3rd call of the CSV writer, of ``os.fsync`` or the switch to the new version raise Boom."""
     seen: list[str] = []
-    if where == "os.replace":
-        real = os.replace
+    target, name = {"writer": (priors_module, "render_table"), "fsync": (os, "fsync"),
+                    "switch": (kneebayes._folder, "_rename2")}[where]
+    real = getattr(target, name)
 
-        def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-            seen.append(Path(dst).name)
-            if len(seen) == 3:
-                raise Boom("disk full")
-            real(src, dst)
+    def failing(*args: object, **kwargs: object) -> object:
+        seen.append(name)
+        if len(seen) == (1 if where == "switch" else 3):
+            raise Boom("disk full")
+        return real(*args, **kwargs)
 
-        monkeypatch.setattr(os, "replace", replace)
-    else:
-        real_writer = priors_module.render_table
-
-        def writer(*args: object, **kwargs: object) -> str:
-            seen.append("call")
-            if len(seen) == 3:
-                raise Boom("disk full")
-            return real_writer(*args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(priors_module, "render_table", writer)
+    monkeypatch.setattr(target, name, failing)
     return seen
 
 
-@pytest.mark.parametrize("where", ["os.replace", "writer"])
+STEPS = ["writer", "fsync", "switch"]
+
+
+@pytest.mark.parametrize("where", STEPS)
 def test_failed_save_leaves_the_old_folder_intact(
     shipped: kneebayes.Priors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    """A failure on the 3rd file leaves every old file byte-identical and no temporary file behind."""
+    """A failure while rendering, syncing or switching leaves every old file byte-identical and nothing hidden."""
     folder = tmp_path / "priors"
     shutil.copytree(kneebayes.shipped_priors_path(), folder)
-    for path in folder.iterdir():  # CRLF endings: a save would change every file's bytes
+    for path in folder.iterdir():  # CRLF endings, which a save keeps
         path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     before = snapshot(folder)
     old = load_priors(folder)
     value, high = old.causes.loc["dvt", ["base_rate", "high"]]
     changed = old.with_value("base_rate", "dvt", (value + high) / 2)
     seen = _fail_on_third(monkeypatch, where)
-    with pytest.raises(Boom):
+    with pytest.raises(kneebayes.SaveError, match="disk full") as caught:
         changed.save(folder)
-    assert len(seen) == 3
+    assert isinstance(caught.value.__cause__, Boom)
+    assert len(seen) == (1 if where == "switch" else 3)
     monkeypatch.undo()
     assert snapshot(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["priors"]
     pd.testing.assert_frame_equal(load_priors(folder).to_frame(), old.to_frame())
 
 
-@pytest.mark.parametrize("where", ["os.replace", "writer"])
-def test_failed_save_into_a_new_folder_leaves_no_file(
+@pytest.mark.parametrize("where", STEPS)
+def test_failed_save_into_a_new_folder_leaves_nothing(
     shipped: kneebayes.Priors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    """A save into a new folder that fails midway leaves no priors file and no temporary file there."""
+    """A save into a new folder that fails midway creates no folder and leaves no hidden entry beside it."""
     folder = tmp_path / "new"
     _fail_on_third(monkeypatch, where)
-    with pytest.raises(Boom):
+    with pytest.raises(kneebayes.SaveError, match="disk full"):
         shipped.save(folder)
-    assert list(folder.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unchanged_priors_save_byte_for_byte(tmp_path: Path) -> None:
@@ -193,7 +190,7 @@ def test_unchanged_priors_save_byte_for_byte(tmp_path: Path) -> None:
 def test_save_over_the_shipped_priors_is_refused(
     shipped: kneebayes.Priors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Saving into the shipped priors folder (here a stand-in copy), or a link to it, raises SaveError and writes nothing."""
+    """Saving into the shipped priors (here a stand-in copy), or a link to it, raises SaveError and writes nothing."""
     stand_in = tmp_path / "site-packages" / "kneebayes" / "priors"
     shutil.copytree(kneebayes.shipped_priors_path(), stand_in)
     monkeypatch.setattr(priors_module, "shipped_priors_path", lambda: stand_in)
@@ -318,7 +315,8 @@ def test_a_read_only_folder_gets_a_save_error(shipped: kneebayes.Priors, tmp_pat
 
 # ---- lossless text (issue 9, item 5) --------------------------------------------------------------------------
 
-MESSAGE = "Get medical care today.\n\n# this line starts with a hash\n  # so does this one\n\nLast line \u2028 with a separator."
+MESSAGE = ("Get medical care today.\n\n# this line starts with a hash\n  # so does this one\n\n"
+           "Last line \u2028 with a separator.")
 
 
 def _with_message(text: str, newline: str) -> str:
@@ -390,3 +388,53 @@ def test_rows_after_a_multi_line_field_keep_their_line_numbers(tmp_path: Path) -
         load_priors(folder)
     lines_found = sorted(p.line for p in caught.value.problems if p.field == "level")
     assert lines_found == [start, after]
+
+
+# ---- the best-effort switch (no atomic exchange) and cleaning up after killed saves ----------------------------
+
+
+def test_without_an_atomic_exchange_two_renames_switch_the_folder(
+    shipped: kneebayes.Priors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without renameat2, a save over a folder still replaces it whole, keeps its other files and leaves nothing."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    (folder / "CHANGES.md").write_text("mine", encoding="utf-8")
+    monkeypatch.setattr(kneebayes._folder, "_renameat2", lambda: None)
+    high = float(shipped.causes.loc["dvt", "high"])
+    shipped.with_value("base_rate", "dvt", high).save(folder)
+    assert float(load_priors(folder).causes.loc["dvt", "base_rate"]) == high
+    assert (folder / "CHANGES.md").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["priors"]
+
+
+@pytest.mark.parametrize("killed", ["between the renames", "after the renames"])
+def test_the_next_save_undoes_what_a_killed_two_rename_switch_left(
+    shipped: kneebayes.Priors, tmp_path: Path, killed: str
+) -> None:
+    """A save killed between (folder gone) or after the two renames is repaired by the next save; nothing is lost."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    (folder / "CHANGES.md").write_text("mine", encoding="utf-8")
+    old = tmp_path / ".priors.kneebayes-old-k3j9x2ab"
+    staged = tmp_path / ".priors.kneebayes-save-q81z0mmc"
+    if killed == "between the renames":
+        folder.rename(old)
+        staged.mkdir()
+        (staged / "causes.csv").write_text("half written", encoding="utf-8")
+    else:
+        shutil.copytree(folder, old)
+    high = float(shipped.causes.loc["dvt", "high"])
+    shipped.with_value("base_rate", "dvt", high).save(folder)
+    assert float(load_priors(folder).causes.loc["dvt", "base_rate"]) == high
+    assert (folder / "CHANGES.md").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["priors"]
+
+
+def test_temporary_files_of_earlier_versions_are_dropped(shipped: kneebayes.Priors, tmp_path: Path) -> None:
+    """Hidden .tmp files that older kneebayes versions left inside a priors folder are not carried over."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    (folder / ".causes.csv.k3j_9x2a.tmp").write_text("debris", encoding="utf-8")
+    shipped.save(folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)

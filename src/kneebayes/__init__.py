@@ -26,6 +26,7 @@ from ._errors import (
     OptionError,
     PriorsError,
     Problem,
+    SaveError,
     UnknownIdError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
@@ -57,6 +58,7 @@ __all__ = [
     "PriorsError",
     "Problem",
     "RedFlagRule",
+    "SaveError",
     "UnknownIdError",
     "__version__",
     "diagnose",
