@@ -96,26 +96,36 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_version(
 
 
 def test_a_reader_during_saves_sees_only_whole_versions(versions: tuple[Path, Path, Path]) -> None:
-    """200 loads while another process saves A and B alternately each give exactly A or B, and both appear."""
+    """200 loads while two processes save A and B into the folder each give exactly A or B, and both appear."""
     folder, first, second = versions
     known = {"A": _Whole(load_priors(first)), "B": _Whole(load_priors(second))}
-    saver = subprocess.Popen(
-        [sys.executable, str(WORKER), "saver", str(folder), str(first), str(second)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
-    )
+    savers = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), "saver", str(folder), str(one), str(other)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+        )
+        for one, other in ((first, second), (second, first))
+    ]
     try:
-        assert saver.stdout is not None
-        assert saver.stdout.readline().strip() == "saving", saver.stderr.read() if saver.stderr else ""
+        for saver in savers:
+            assert saver.stdout is not None
+            assert saver.stdout.readline().strip() == "saving", saver.stderr.read() if saver.stderr else ""
         seen = []
         for _ in range(200):
             loaded = _Whole(load_priors(folder))
             seen.append([name for name, version in known.items() if loaded == version])
+        running = [saver.poll() is None for saver in savers]
     finally:
-        saver.kill()
-        saver.communicate()
+        for saver in savers:
+            saver.kill()
+            saver.communicate()
+    assert running == [True, True]  # neither saver failed (two savers into one folder take turns)
     mixes = [i for i, names in enumerate(seen) if len(names) != 1]
     assert mixes == [], f"{len(mixes)} of {len(seen)} loads were a mix of versions"
     assert {names[0] for names in seen} == {"A", "B"}
+    load_priors(first).save(folder)  # the saves killed above are cleaned up by the next one
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["priors"]
+    assert (folder / "CHANGES.md").read_text(encoding="utf-8") == "# my notes\nkept across every save\n"
 
 
 class _Whole:
