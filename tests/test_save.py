@@ -438,3 +438,46 @@ def test_temporary_files_of_earlier_versions_are_dropped(shipped: kneebayes.Prio
     (folder / ".causes.csv.k3j_9x2a.tmp").write_text("debris", encoding="utf-8")
     shipped.save(folder)
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
+
+
+def test_a_folder_without_write_permission_is_refused(
+    shipped: kneebayes.Priors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder the user may not write in (simulated: root may write anywhere) is refused, not swapped away."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    before = snapshot(folder)
+    real = os.access
+
+    def access(path: str | os.PathLike[str], mode: int, **kwargs: object) -> bool:
+        return False if Path(path) == folder else real(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    with pytest.raises(kneebayes.SaveError, match="read-only") as caught:
+        shipped.with_value("base_rate", "dvt", float(shipped.causes.loc["dvt", "high"])).save(folder)
+    assert str(folder) in str(caught.value)
+    monkeypatch.undo()
+    assert snapshot(folder) == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="only root can give files away")
+def test_root_saving_a_users_folder_keeps_the_owner(shipped: kneebayes.Priors, tmp_path: Path) -> None:
+    """When root saves into a folder someone else owns, the new folder and files keep that owner."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    for path in (folder, *folder.iterdir()):
+        os.chown(path, 65534, 65534)
+    shipped.save(folder)
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in (folder, *folder.iterdir())} == {(65534, 65534)}
+
+
+def test_a_save_into_the_working_folder_follows_it(
+    shipped: kneebayes.Priors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving into "." (the working folder) leaves the process in the new folder, not in the deleted old one."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    monkeypatch.chdir(folder)
+    shipped.save(".")
+    assert os.path.samefile(".", folder)
+    assert sorted(os.listdir(".")) == sorted(FILES)

@@ -11,6 +11,11 @@ in the same parent hold an exclusive ``flock`` on the parent folder, so they run
 one at a time, and each removes what an earlier killed save left behind: no
 staging folder accumulates, and the lock needs no file of its own.
 
+The swap gives the folder's name to a new directory: a program whose working
+folder was the old one (a shell ``cd``'d into it) stays in the deleted old
+version until it changes into the folder again; the saving process itself
+follows the folder.
+
 Where no atomic exchange exists (other systems, or a file system without it),
 the switch is two renames (target to ``.<name>.kneebayes-old-XXXXXXXX``, staging
 to target); a crash between them leaves no folder under the target's name until
@@ -33,7 +38,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
@@ -93,9 +98,13 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, required: Collec
                 step = "cannot write the new files"
                 _fill(staging, files, folder if old is not None else None, old, shown)
                 step = "cannot switch to the new version"
+                inside = old is not None and _is_working_folder(old)
                 _switch(staging, folder, exists=old is not None)
                 if parent_fd is not None:
                     os.fsync(parent_fd)
+                if inside:  # this process worked in the old version: follow the folder to the new one
+                    with suppress(OSError):
+                        os.chdir(folder)
             finally:  # the failed new version, or the old one after the switch
                 shutil.rmtree(staging, ignore_errors=True)
     except SaveError:
@@ -212,6 +221,15 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
+def _is_working_folder(info: os.stat_result) -> bool:
+    """Return whether the process's working folder is the folder ``info`` describes."""
+    try:
+        here = os.stat(".")
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (info.st_dev, info.st_ino)
+
+
 def _check(folder: Path, required: Collection[str], shown: str) -> os.stat_result | None:
     """Refuse a target that is a file, read-only, or a non-empty folder lacking ``required``; return its stat."""
     try:
@@ -225,7 +243,7 @@ def _check(folder: Path, required: Collection[str], shown: str) -> os.stat_resul
     if entries and missing:
         raise SaveError(
             shown,
-            f"it is not a priors folder and not empty (it holds {len(entries)} other entries but lacks "
+            f"it is not a priors folder and not empty (it holds {len(entries)} entries but lacks "
             f"{', '.join(missing)}); save into a new or empty folder",
         )
     if not os.access(folder, os.W_OK):
@@ -235,10 +253,15 @@ def _check(folder: Path, required: Collection[str], shown: str) -> os.stat_resul
 
 def _fill(staging: Path, files: Mapping[str, bytes], old: Path | None, info: os.stat_result | None,
           shown: str) -> None:
-    """Write ``files`` into ``staging``, bring in the old folder's other entries, and sync it all to disk."""
-    umask = os.umask(0)
-    os.umask(umask)
+    """Write ``files`` into ``staging``, bring in the old folder's other entries, and sync it all to disk.
+
+    The staging folder gets the old folder's permissions and each file the
+    permissions of the file it replaces; when running as root, the owners too
+    (so that root saving a user's folder does not take it away from them).
+    """
+    umask = _umask()
     os.chmod(staging, stat.S_IMODE(info.st_mode) if info is not None else 0o777 & ~umask)
+    _give(staging, info)
     for name, data in files.items():
         previous = _lstat(old / name) if old is not None else None
         mode = stat.S_IMODE(previous.st_mode) if previous is not None else 0o666 & ~umask
@@ -246,6 +269,7 @@ def _fill(staging: Path, files: Mapping[str, bytes], old: Path | None, info: os.
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
+            _give(staging / name, previous or info)
             os.chmod(staging / name, mode)
             os.fsync(fd)
     if old is not None:
@@ -254,6 +278,26 @@ def _fill(staging: Path, files: Mapping[str, bytes], old: Path | None, info: os.
                 _bring(old / entry, staging / entry, shown)
     for directory, _, _ in os.walk(staging):
         _sync_folder(Path(directory))
+
+
+def _give(path: Path, owner: os.stat_result | None) -> None:
+    """When running as root, give ``path`` the owner and group of ``owner``."""
+    if owner is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def _umask() -> int:
+    """Return the process's umask (from /proc on Linux, which does not change it even for an instant)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o077)  # elsewhere: set and restore (briefly racy with other threads creating files)
+    os.umask(umask)
+    return umask
 
 
 def _bring(source: Path, target: Path, shown: str) -> None:
