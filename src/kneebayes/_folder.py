@@ -207,18 +207,14 @@ def _locked(parent: Path) -> Iterator[tuple[int | None, bool]]:
 
 def _recover(folder: Path) -> None:
     """Undo what a killed save left beside ``folder``: an old version goes back if the folder is gone, the rest goes."""
-    staged = sorted(folder.parent.glob(f".{glob_escape(folder.name)}{STAGING}*"))
-    olds = sorted(folder.parent.glob(f".{glob_escape(folder.name)}{OLD}*"))
+    entries = sorted(os.listdir(folder.parent))
+    staged = [folder.parent / e for e in entries if e.startswith(f".{folder.name}{STAGING}")]
+    olds = [folder.parent / e for e in entries if e.startswith(f".{folder.name}{OLD}")]
     if olds and not os.path.lexists(folder):  # killed between the two renames of the fallback switch
         os.rename(olds.pop(), folder)
     for path in staged + olds:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-
-
-def glob_escape(name: str) -> str:
-    """Escape the characters :meth:`Path.glob` treats specially."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def _is_working_folder(info: os.stat_result) -> bool:

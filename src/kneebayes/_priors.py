@@ -13,6 +13,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -394,11 +395,9 @@ class Priors:
 
 def _shipped_folders() -> tuple[Path, ...]:
     """Return the shipped priors folder and, in a source checkout, the repository's ``priors/``."""
-    candidates = (
-        shipped_priors_path(),
-        Path(str(resources.files("kneebayes"))) / "priors",
-        Path(__file__).resolve().parents[2] / "priors",
-    )
+    candidates = [Path(str(resources.files("kneebayes"))) / "priors", Path(__file__).resolve().parents[2] / "priors"]
+    with suppress(FileNotFoundError):  # no shipped priors at all: nothing to protect
+        candidates.insert(0, shipped_priors_path())
     return tuple(path for path in candidates if path.is_dir())
 
 
