@@ -19,7 +19,8 @@ follows the folder.
 Where no atomic exchange exists (other systems, or a file system without it),
 the switch is two renames (target to ``.<name>.kneebayes-old-XXXXXXXX``, staging
 to target); a crash between them leaves no folder under the target's name until
-the next save renames the old one back. That path is best-effort.
+the next save renames the old one back. Readers then read the hidden old
+version, whole; but other programs find the folder missing for that moment.
 
 Reading (:func:`read_files`) opens the folder once and reads every file
 relative to that open folder, so all files come from the same version even if a
@@ -132,13 +133,16 @@ def read_files(folder: Path, names: Iterable[str]) -> dict[str, bytes | OSError]
     Raises
     ------
     OSError
-        When the folder itself cannot be opened.
+        When the folder itself cannot be opened: ``FileNotFoundError`` when it
+        does not exist, ``NotADirectoryError`` when it is a file.
     """
     wanted = list(names)
     if not _DIRECTORY or os.open not in os.supports_dir_fd:  # pragma: no cover - Windows: read by path
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
         return {name: _read_one(folder, name, None) for name in wanted}
     for _ in range(_READ_ATTEMPTS):
-        fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        fd = _open_version(folder)
         try:
             found = {name: _read_one(folder, name, fd) for name in wanted}
             vanished = any(isinstance(got, FileNotFoundError) for got in found.values())
@@ -147,6 +151,18 @@ def read_files(folder: Path, names: Iterable[str]) -> dict[str, bytes | OSError]
         finally:
             os.close(fd)
     return found  # pragma: no cover - a save completed during each of 50 reads in a row
+
+
+def _open_version(folder: Path) -> int:
+    """Open the folder; while a two-rename switch has its old version under a hidden name, open that one."""
+    try:
+        return os.open(folder, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    except FileNotFoundError:
+        for entry in sorted(os.listdir(folder.parent)):
+            if entry.startswith(f".{folder.name}{OLD}"):
+                with suppress(FileNotFoundError, NotADirectoryError):
+                    return os.open(folder.parent / entry, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        raise
 
 
 def _read_one(folder: Path, name: str, folder_fd: int | None) -> bytes | OSError:

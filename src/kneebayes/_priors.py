@@ -437,14 +437,15 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     12
     """
     folder = shipped_priors_path() if path is None else Path(path)
-    if not folder.exists():
-        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors folder does not exist")])
-    if not folder.is_dir():
-        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors path is a file, not a folder")])
     try:
         contents = read_files(folder, FILES)  # every file from one version, even while a save switches versions
     except OSError as err:
-        reason = f"priors folder cannot be read: {err.strerror or err}"
+        if isinstance(err, FileNotFoundError):
+            reason = "priors folder does not exist"
+        elif isinstance(err, NotADirectoryError):
+            reason = "priors path is a file, not a folder"
+        else:
+            reason = f"priors folder cannot be read: {err.strerror or err}"
         raise PriorsError(str(folder), [Problem(str(folder), None, None, None, reason)]) from err
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
