@@ -336,13 +336,17 @@ class Priors:
         process is stopped (even killed) the folder holds the whole old
         version or the whole new one, and a :func:`load_priors` running
         meanwhile reads one of the two, never a mix. On Linux the switch is
-        atomic (``renameat2`` with ``RENAME_EXCHANGE``); elsewhere it is two
-        renames, and a crash between them leaves the old version under a hidden
-        name until the next save puts it back. Concurrent saves into one
-        folder run one after the other; the next save removes what a killed
-        one left. Comments, notes, extra columns, line endings and the
-        folder's other files (such as ``CHANGES.md``) are kept; each file
-        keeps its permissions.
+        atomic (``renameat2`` with ``RENAME_EXCHANGE``). Elsewhere it is two
+        renames; for that instant, or after a crash between them, the old
+        version waits whole under a hidden name, which :func:`load_priors`
+        reads (except on Windows) and the next save puts back. Concurrent
+        saves into one folder run one after the other; the next save removes
+        what a killed one left. The folder's other files (such as
+        ``CHANGES.md``) and each file's permissions are kept, and so is every
+        unedited line, byte for byte (comments, blank lines, line endings,
+        quoted texts over several lines). A program whose working folder is
+        the saved folder (a shell ``cd``'d into it) stays in the old, deleted
+        version until it changes into the folder again.
 
         Parameters
         ----------
