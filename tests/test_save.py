@@ -481,3 +481,16 @@ def test_a_save_into_the_working_folder_follows_it(
     shipped.save(".")
     assert os.path.samefile(".", folder)
     assert sorted(os.listdir(".")) == sorted(FILES)
+
+
+def test_load_reads_the_hidden_old_version_while_the_folder_is_missing(
+    shipped: kneebayes.Priors, tmp_path: Path
+) -> None:
+    """Between the two renames of the fallback switch (or after a crash there), load_priors reads the old version."""
+    folder = tmp_path / "priors"
+    shipped.save(folder)
+    folder.rename(tmp_path / ".priors.kneebayes-old-k3j9x2ab")
+    pd.testing.assert_frame_equal(load_priors(folder).to_frame(), shipped.to_frame())
+    shutil.rmtree(tmp_path / ".priors.kneebayes-old-k3j9x2ab")
+    with pytest.raises(kneebayes.PriorsError, match="priors folder does not exist"):
+        load_priors(folder)
