@@ -62,7 +62,10 @@ def which(folder: Path, versions: dict[str, Priors], files: dict[str, dict[str, 
     if len(names) != 1:
         return "loads as a mix of versions"
     hidden = sorted(folder.parent.glob(f".{folder.name}.kneebayes-old-*"))
-    found = snapshot(folder if folder.exists() or not hidden else hidden[0])  # killed between two renames
+    try:
+        found = snapshot(folder if folder.exists() or not hidden else hidden[0])  # killed between two renames
+    except OSError as err:
+        return f"loads as {names[0]} but its files cannot be listed: {err}"
     if found != files[names[0]]:
         differ = sorted(k for k in set(found) | set(files[names[0]]) if found.get(k) != files[names[0]].get(k))
         return f"loads as {names[0]} but its files differ from that version's: {differ}"
@@ -101,7 +104,10 @@ def kill_many(folder: Path, versions: dict[str, Priors], kills: int, seed: int) 
             continue
         interrupted.append(sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name))
         outcomes.append(which(folder, versions, files))  # the files compared include EXTRA
-        order[rng.randrange(2)].save(folder)  # a later save cleans up after the killed one
+        try:
+            order[rng.randrange(2)].save(folder)  # a later save cleans up after the killed one
+        except kneebayes.SaveError as err:
+            outcomes[-1] += f"; the next save failed: {err}"
         left = sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name)
         left += sorted(p.name for p in folder.iterdir() if p.name not in files["A"])
         leftovers.append(left)
