@@ -235,14 +235,20 @@ def render_table(table: Table) -> str:
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=table.newline)
+    quoting = csv.writer(buffer, lineterminator=table.newline, quoting=csv.QUOTE_ALL)
 
     def written(row: Row) -> str:
         if row.raw:  # unchanged since it was read: write it back byte for byte
             return row.raw
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([row.fields.get(c, "").replace("\n", table.newline) for c in table.columns])
-        return buffer.getvalue()
+        values = [row.fields.get(c, "").replace("\n", table.newline) for c in table.columns]
+        for chosen in (writer, quoting):
+            buffer.seek(0)
+            buffer.truncate()
+            chosen.writerow(values)
+            text = buffer.getvalue()
+            if text.strip() and not text.lstrip().startswith("#"):
+                break  # else it would read as a blank or comment line: quote every field
+        return text
 
     if not table.header_raw:
         comment = table.header_comment.rstrip("\n")
