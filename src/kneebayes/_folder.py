@@ -275,7 +275,7 @@ def _fill(staging: Path, files: Mapping[str, bytes], old: Path | None, info: os.
     os.chmod(staging, stat.S_IMODE(info.st_mode) if info is not None else 0o777 & ~umask)
     _give(staging, info)
     for name, data in files.items():
-        previous = _lstat(old / name) if old is not None else None
+        previous = _stat(old / name) if old is not None else None
         mode = stat.S_IMODE(previous.st_mode) if previous is not None else 0o666 & ~umask
         fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as stream:
@@ -333,11 +333,11 @@ def _link_or_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]
         shutil.copy2(source, target, follow_symlinks=False)
 
 
-def _lstat(path: Path) -> os.stat_result | None:
-    """Return the stat of a path, or None when it does not exist."""
+def _stat(path: Path) -> os.stat_result | None:
+    """Return the stat of a path (of the file a link points to), or None when there is none."""
     try:
-        return os.lstat(path)
-    except FileNotFoundError:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
