@@ -27,6 +27,7 @@ from ._errors import (
     OptionError,
     PriorsError,
     Problem,
+    SaveError,
     UnknownIdError,
     VignetteError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "PriorsError",
     "Problem",
     "RedFlagRule",
+    "SaveError",
     "UnknownIdError",
     "VignetteError",
     "__version__",
