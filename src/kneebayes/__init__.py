@@ -29,10 +29,11 @@ from ._errors import (
     UnknownIdError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
+from ._explain import Explanation
 from ._model import Model, load_model
 from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
 from ._red_flags import FiredFlag
-from ._shipped import diagnose
+from ._shipped import diagnose, explain, interview_step, next_questions, predict_findings
 from ._vocabulary import TRIAGE_LEVELS
 
 try:
@@ -45,6 +46,7 @@ __all__ = [
     "ContradictoryEvidenceError",
     "Diagnosis",
     "Evaluation",
+    "Explanation",
     "EvidenceError",
     "FiredFlag",
     "ImpossibleEvidenceError",
@@ -61,8 +63,12 @@ __all__ = [
     "__version__",
     "diagnose",
     "evaluate",
+    "explain",
+    "interview_step",
     "load_model",
     "load_priors",
     "load_vignettes",
+    "next_questions",
+    "predict_findings",
     "shipped_priors_path",
 ]

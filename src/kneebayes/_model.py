@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,8 @@ from ._vocabulary import TRIAGE_LEVELS, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from pgmpy.models import DiscreteBayesianNetwork
+
+    from ._explain import Explanation
 
 Engine = Literal["numpy", "pgmpy"]
 
@@ -176,6 +178,186 @@ class Model:
         else:
             raise OptionError(f"The 'engine' parameter must be 'numpy' or 'pgmpy'. Got {engine!r} instead.")
         return self._result(evidence, posteriors, engine)
+
+    # ---- the interview (the logic lives in _interview and _explain) ---------------------------
+    def predict_findings(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+    ) -> pd.Series:
+        """Probability that each unanswered id would be reported present, given the answers so far.
+
+        Exact: ``P(f present | e) = 1 - P(e, f absent) / P(e)``, from the engine's
+        log evidence of one batch (the evidence, then the evidence with each
+        unanswered id answered absent).
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers so far, as for :meth:`diagnose`.
+
+        Returns
+        -------
+        pandas.Series
+            Index: every id neither present nor absent, in vocabulary order; name ``p_present``.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> p = load_model().predict_findings(present=["spasm"])
+        >>> bool(p["sudden_onset"] > load_model().predict_findings()["sudden_onset"])
+        True
+        """
+        from ._interview import predict_findings
+
+        return predict_findings(self, self.evidence(present, absent, age))
+
+    def explain(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        cause: str | None = None,
+    ) -> Explanation:
+        """Why a cause has its probability: each answer's weight of evidence, and what set the triage.
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers, as for :meth:`diagnose`.
+        cause : str, optional
+            The cause to explain; the top cause by default.
+
+        Returns
+        -------
+        Explanation
+            ``.table`` is indexed by the answered ids (and ``age``) with columns
+            ``contribution`` (weight of evidence in decibans) and ``without`` (the
+            cause's posterior without that answer), among others.
+
+        Raises
+        ------
+        UnknownIdError
+            An unknown id in the answers, or ``cause`` that is not a cause id.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> why = load_model().explain(present=["calf_swelling", "recent_immobility"], age=64)
+        >>> why.cause, why.triage
+        ('dvt', 'urgent')
+        >>> print(why.triage_reasons[0])
+        red flag 'dvt_probable' (urgent): P(dvt) = 0.68 >= 0.15
+        """
+        from ._explain import explain
+
+        evidence = self.evidence(present, absent, age)
+        return explain(self, evidence, self.diagnose(evidence.present, evidence.absent, evidence.age), cause)
+
+    def next_questions(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        *,
+        unknown: Iterable[str] | None = None,
+        costs: Mapping[str, float] | None = None,
+    ) -> pd.DataFrame:
+        """Rank the unanswered questions: red-flag questions first, then by expected information gain.
+
+        The gain of an id is the sum over causes of the mutual information
+        between its answer and the cause, in bits: how much of the uncertainty
+        of the cause probabilities a person is shown the answer is expected to
+        settle. It is exact, from one batch of two rows per id (answered present,
+        answered absent).
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers so far, as for :meth:`diagnose`.
+        unknown : list of str, optional
+            Ids already asked and answered "don't know": they are not ranked.
+        costs : mapping of id to float, optional
+            The cost of asking each id (default 1); ids are ranked by gain per
+            unit of cost.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by id, best first, with columns ``gain`` (bits), ``p_present``,
+            ``cost``, ``gain_per_cost``, ``red_flag`` (must be asked before the
+            interview may stop), ``changes_triage`` and ``changes_top`` (whether
+            one of its answers changes them), ``raises_triage``,
+            ``triage_if_present``, ``triage_if_absent``, ``top_if_present``,
+            ``top_if_absent``, ``kind`` and ``question``.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> table = load_model().next_questions(present=["calf_swelling"], absent=["fever"], age=60)
+        >>> table.index[0], bool(table["red_flag"].iloc[0])
+        ('difficulty_breathing', True)
+        """
+        from ._interview import check_unknown, next_questions
+
+        evidence = self.evidence(present, absent, age)
+        skipped = check_unknown(self, evidence, unknown)
+        base = self.diagnose(evidence.present, evidence.absent, evidence.age)
+        return next_questions(self, evidence, base, unknown=skipped, costs=costs)
+
+    def interview_step(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        *,
+        unknown: Iterable[str] | None = None,
+        costs: Mapping[str, float] | None = None,
+        min_gain: float = 0.01,
+        explain: bool = False,
+    ) -> dict[str, Any]:
+        """Return the next question of an interview, or the decision to stop, as a JSON-ready dictionary.
+
+        The interview asks red-flag questions first and never stops while one is
+        unasked. Then it stops when no single remaining answer (present or absent)
+        would change the triage or the top cause, or when the best expected gain
+        is below ``min_gain`` bits and no single answer could raise the triage.
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers so far, as for :meth:`diagnose`.
+        unknown : list of str, optional
+            Ids asked and answered "don't know"; they are not asked again.
+        costs : mapping of id to float, optional
+            Per-question costs, as for :meth:`next_questions`.
+        min_gain : float
+            Expected information gain (bits) below which the interview may stop.
+        explain : bool
+            Add the explanation of the top cause (``explanation``, as
+            :meth:`Explanation.to_dict`).
+
+        Returns
+        -------
+        dict
+            ``question`` (an id, or None when the interview stops), ``should_stop``,
+            ``reason``, ``diagnosis`` (as :meth:`Diagnosis.to_dict`) and ``asked``;
+            with a question, also ``question_text``, ``kind``, ``p_present``,
+            ``gain`` and ``red_flag``.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> step = load_model().interview_step(present=["difficulty_breathing"])
+        >>> step["should_stop"], step["question"], step["diagnosis"]["triage"]
+        (False, 'chest_pain', 'emergency')
+        """
+        from ._interview import check_unknown, interview_step
+
+        evidence = self.evidence(present, absent, age)
+        return interview_step(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs,
+                              min_gain=min_gain, explain=explain)
 
     def _arrays(self, evidences: list[Evidence]) -> EvidenceArrays:
         p = self.parameters
