@@ -48,6 +48,12 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print machine-readable JSON")
     e.add_argument("--cases", action="store_true", help="also print every vignette's result")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
+    e.add_argument("--interview", action="store_true",
+                   help="also replay each vignette as an interview and compare with asking everything")
+
+    from ._cli_interview import register
+
+    register(sub)
     return parser
 
 
@@ -138,7 +144,10 @@ def _one_line(err: KneeBayesError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _build_parser().parse_args(argv)
-    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate}
+    from ._cli_interview import run as _interview
+
+    handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate,
+                "interview": _interview}
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # output piped into a pager or head that closed early
