@@ -32,7 +32,9 @@ from ._evaluate import Evaluation, evaluate, load_vignettes
 from ._explain import Explanation
 from ._model import Model, load_model
 from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
+from ._reader import read_prior_file
 from ._red_flags import FiredFlag
+from ._replay import InterviewReplay, replay_interviews
 from ._shipped import diagnose, explain, interview_step, next_questions, predict_findings
 from ._vocabulary import TRIAGE_LEVELS
 
@@ -50,6 +52,7 @@ __all__ = [
     "EvidenceError",
     "FiredFlag",
     "ImpossibleEvidenceError",
+    "InterviewReplay",
     "InvalidAgeError",
     "KneeBayesError",
     "KneeBayesWarning",
@@ -70,5 +73,7 @@ __all__ = [
     "load_vignettes",
     "next_questions",
     "predict_findings",
+    "read_prior_file",
+    "replay_interviews",
     "shipped_priors_path",
 ]

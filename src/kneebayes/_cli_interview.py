@@ -149,3 +149,19 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     print()
     print(DISCLAIMER)
     return 0
+
+
+def print_replay(model: Any, vignettes: Any, *, progress: bool = False) -> None:
+    """Replay vignettes as interviews and print the table of ``kneebayes evaluate --interview``."""
+    from ._replay import by_split, replay_interviews
+
+    parts = by_split(replay_interviews(model, vignettes, progress=progress))
+    print("Vignettes replayed as interviews (an oracle answers from the vignette, \"don't know\" otherwise),")
+    print("at the stop vs asking everything:")
+    print(f"{'split':<8} {'n':>4} {'questions':>10} {'answered':>9} {'top-1':>15} {'top-3':>15} "
+          f"{'under (urgent+)':>16} {'under (any)':>12}")
+    for name, r in parts.items():
+        print(f"{name:<8} {r.n:>4} {r.mean_questions:>10.1f} {r.mean_answered:>9.1f} "
+              f"{f'{r.top1:.1%} / {r.full_top1:.1%}':>15} {f'{r.top3:.1%} / {r.full_top3:.1%}':>15} "
+              f"{f'{r.under_triage_urgent} / {r.full_under_triage_urgent}':>16} "
+              f"{f'{r.under_triage} / {r.full_under_triage}':>12}")

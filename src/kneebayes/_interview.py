@@ -41,7 +41,6 @@ from ._evidence import Evidence
 from ._vocabulary import TRIAGE_LEVELS, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._diagnosis import Diagnosis
     from ._model import Model
 
 #: Default threshold of expected information gain, in bits, below which the interview may stop.
@@ -60,15 +59,14 @@ def with_answer(evidence: Evidence, ident: str, present: bool) -> Evidence:
 
 def patients_frame(model: Model, evidences: list[Evidence]) -> pd.DataFrame:
     """Return a table of patients for :meth:`~kneebayes.Model.diagnose_many`, one row per evidence."""
-    columns: dict[str, list[object]] = {ident: [None] * len(evidences) for ident in model.observable}
+    column = {ident: j for j, ident in enumerate(model.observable)}
+    values = np.full((len(evidences), len(column) + 1), np.nan)  # 1.0 present, 0.0 absent, NaN unknown
     for row, ev in enumerate(evidences):
-        for ident in ev.present:
-            columns[ident][row] = True
-        for ident in ev.absent:
-            columns[ident][row] = False
-    frame = pd.DataFrame(columns, dtype=object)
-    frame["age"] = [np.nan if ev.age is None else ev.age for ev in evidences]
-    return frame
+        values[row, [column[i] for i in ev.present]] = 1.0
+        values[row, [column[i] for i in ev.absent]] = 0.0
+        if ev.age is not None:
+            values[row, -1] = ev.age
+    return pd.DataFrame(values, columns=[*model.observable, "age"])
 
 
 def unanswered(model: Model, evidence: Evidence, unknown: Iterable[str] = ()) -> list[str]:
@@ -157,66 +155,149 @@ def _check_costs(model: Model, costs: Mapping[str, float] | None) -> dict[str, f
     return out
 
 
+COLUMNS = ("gain", "p_present", "cost", "gain_per_cost", "red_flag", "flag_level", "changes_triage", "changes_top",
+           "raises_triage", "triage_if_present", "triage_if_absent", "top_if_present", "top_if_absent", "kind",
+           "question")
+
+
+def _predictive_many(model: Model, evidences: list[Evidence], ids: list[list[str]]) -> list[FloatArray]:
+    """``P(id present | evidence)`` for the given ids of each evidence, from two batched engine calls.
+
+    Findings: the engine's finding predictive of the evidence rows (exact, one row
+    each). Risk factors: ``1 - P(e, r absent) / P(e)`` from the log evidence of the
+    evidence and of the evidence with each unanswered risk factor answered absent.
+    """
+    engine = model._engine
+    f_index = {f: i for i, f in enumerate(model.parameters.findings)}
+    findings = engine.finding_predictive(model._arrays(evidences))
+    rows: list[Evidence] = []
+    where: list[tuple[int, list[str]]] = []
+    for ev, wanted in zip(evidences, ids, strict=True):
+        factors = [i for i in wanted if i not in f_index]
+        where.append((len(rows), factors))
+        rows += [ev, *(with_answer(ev, r, False) for r in factors)]
+    log_ev = engine.log_evidence(model._arrays(rows)) if rows else np.empty(0)
+    out = []
+    for n, (wanted, (first, factors)) in enumerate(zip(ids, where, strict=True)):
+        risk = dict(zip(factors, np.clip(-np.expm1(log_ev[first + 1:first + 1 + len(factors)] - log_ev[first]),
+                                         0.0, 1.0), strict=True))
+        out.append(np.array([findings[n, f_index[i]] if i in f_index else risk[i] for i in wanted], dtype=float))
+    return out
+
+
+def next_questions_many(
+    model: Model,
+    evidences: list[Evidence],
+    unknowns: list[tuple[str, ...]],
+    *,
+    costs: Mapping[str, float] | None = None,
+) -> list[tuple[pd.DataFrame, str, str, FloatArray]]:
+    """Rank the unanswered ids of several interviews at once (see :meth:`Model.next_questions`).
+
+    All rows (each evidence, and each with every candidate answered present and
+    absent) are scored in one :meth:`~kneebayes.Model.diagnose_many` call, so every
+    triage is set by the same code as a diagnosis.
+
+    Returns
+    -------
+    list of (table, triage, top, posteriors)
+        Per evidence: the ranked table, the current triage and top cause, and the
+        current posteriors in the model's cause order.
+    """
+    cost_of = _check_costs(model, costs)
+    ids = [unanswered(model, ev, skip) for ev, skip in zip(evidences, unknowns, strict=True)]
+    rows: list[Evidence] = []
+    for ev, wanted in zip(evidences, ids, strict=True):
+        rows.append(ev)
+        rows += [with_answer(ev, ident, present) for ident in wanted for present in (True, False)]
+    scored = model.diagnose_many(patients_frame(model, rows))  # posteriors and triage, as diagnose sets them
+    predictive = _predictive_many(model, evidences, ids)
+    causes = list(model.causes)
+    all_post = scored[causes].to_numpy(dtype=float)
+    all_triage = scored["triage"].to_numpy(dtype=object)
+    vocab = model.priors.vocabulary
+    out = []
+    first = 0
+    for ev, skip, wanted, p_present in zip(evidences, unknowns, ids, predictive, strict=True):
+        before, base_triage = all_post[first], str(all_triage[first])
+        base_top = causes[int(before.argmax())]  # the first maximum, as Diagnosis.top
+        k = len(wanted)
+        post = all_post[first + 1:first + 1 + 2 * k].reshape(k, 2, len(causes))
+        triage = all_triage[first + 1:first + 1 + 2 * k].reshape(k, 2)
+        first += 1 + 2 * k
+        if not k:
+            empty = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS}, index=pd.Index([], name="id"))
+            out.append((empty, base_triage, base_top, before))
+            continue
+        expected = (p_present * _binary_entropy(post[:, 0]).sum(axis=1)
+                    + (1.0 - p_present) * _binary_entropy(post[:, 1]).sum(axis=1))
+        gain = np.maximum(_binary_entropy(before).sum() - expected, 0.0)
+        tops = np.array(causes, dtype=object)[post.argmax(axis=2)]
+        rank = np.array([[TRIAGE_LEVELS.index(t) for t in pair] for pair in triage])
+        cost = np.array([cost_of.get(ident, 1.0) for ident in wanted])
+        must = red_flag_questions(model, ev, skip)
+        table = pd.DataFrame(
+            {
+                "gain": gain,
+                "p_present": p_present,
+                "cost": cost,
+                "gain_per_cost": gain / cost,
+                "red_flag": [ident in must for ident in wanted],
+                "flag_level": [must.get(ident, "") for ident in wanted],
+                "changes_triage": (triage != base_triage).any(axis=1),
+                "changes_top": (tops != base_top).any(axis=1),
+                "raises_triage": (rank > TRIAGE_LEVELS.index(base_triage)).any(axis=1),
+                "triage_if_present": triage[:, 0],
+                "triage_if_absent": triage[:, 1],
+                "top_if_present": tops[:, 0],
+                "top_if_absent": tops[:, 1],
+                "kind": [str(vocab.loc[ident, "kind"]) for ident in wanted],
+                "question": [str(vocab.loc[ident, "question"]) for ident in wanted],
+            },
+            index=pd.Index(wanted, name="id"),
+        )
+        # red-flag questions first, the most serious level first; then by gain per unit of cost
+        flag_rank = np.array([TRIAGE_LEVELS.index(must[ident]) if ident in must else -1 for ident in wanted])
+        order = np.lexsort((np.arange(k), -table["gain_per_cost"].to_numpy(), -flag_rank))
+        out.append((table.iloc[order], base_triage, base_top, before))
+    return out
+
+
 def next_questions(
     model: Model,
     evidence: Evidence,
-    base: Diagnosis,
     *,
     unknown: tuple[str, ...] = (),
     costs: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Rank the unanswered ids (see :meth:`Model.next_questions`)."""
-    cost_of = _check_costs(model, costs)
-    ids = unanswered(model, evidence, unknown)
-    columns = ["gain", "p_present", "cost", "gain_per_cost", "red_flag", "flag_level", "changes_triage", "changes_top",
-               "raises_triage", "triage_if_present", "triage_if_absent", "top_if_present", "top_if_absent",
-               "kind", "question"]
-    if not ids:
-        empty = pd.DataFrame(columns=columns, index=pd.Index([], name="id"))
-        return empty.astype({"gain": float, "p_present": float, "cost": float, "gain_per_cost": float,
-                             "red_flag": bool, "changes_triage": bool, "changes_top": bool, "raises_triage": bool})
-    rows = [with_answer(evidence, ident, present) for ident in ids for present in (True, False)]
-    scored = model.diagnose_many(patients_frame(model, rows))  # posteriors and triage, as diagnose sets them
-    log_ev = model._engine.log_evidence(model._arrays(rows))
-    causes = list(model.causes)
-    post = scored[causes].to_numpy(dtype=float).reshape(len(ids), 2, len(causes))
-    # P(present | e) = P(e, present) / (P(e, present) + P(e, absent)), exact and without cancellation
-    log_pair = log_ev.reshape(len(ids), 2)
-    p_present = 1.0 / (1.0 + np.exp(log_pair[:, 1] - log_pair[:, 0]))
-    before = base.probabilities.reindex(causes).to_numpy(dtype=float)
-    expected = (p_present * _binary_entropy(post[:, 0]).sum(axis=1)
-                + (1.0 - p_present) * _binary_entropy(post[:, 1]).sum(axis=1))
-    gain = np.maximum(_binary_entropy(before).sum() - expected, 0.0)
-    triage = scored["triage"].to_numpy(dtype=object).reshape(len(ids), 2)
-    tops = np.array(causes, dtype=object)[post.argmax(axis=2)]  # first maximum, as Diagnosis.top
-    rank = np.vectorize(TRIAGE_LEVELS.index)(triage)
-    cost = np.array([cost_of.get(ident, 1.0) for ident in ids])
-    must = red_flag_questions(model, evidence, unknown)
-    vocab = model.priors.vocabulary
-    table = pd.DataFrame(
-        {
-            "gain": gain,
-            "p_present": p_present,
-            "cost": cost,
-            "gain_per_cost": gain / cost,
-            "red_flag": [ident in must for ident in ids],
-            "flag_level": [must.get(ident, "") for ident in ids],
-            "changes_triage": (triage != base.triage).any(axis=1),
-            "changes_top": (tops != base.top).any(axis=1),
-            "raises_triage": (rank > TRIAGE_LEVELS.index(base.triage)).any(axis=1),
-            "triage_if_present": triage[:, 0],
-            "triage_if_absent": triage[:, 1],
-            "top_if_present": tops[:, 0],
-            "top_if_absent": tops[:, 1],
-            "kind": [str(vocab.loc[ident, "kind"]) for ident in ids],
-            "question": [str(vocab.loc[ident, "question"]) for ident in ids],
-        },
-        index=pd.Index(ids, name="id"),
-    )
-    # red-flag questions first, the most serious level first; then by gain per unit of cost
-    flag_rank = np.array([TRIAGE_LEVELS.index(must[ident]) if ident in must else -1 for ident in ids])
-    order = np.lexsort((np.arange(len(ids)), -table["gain_per_cost"].to_numpy(), -flag_rank))
-    return table.iloc[order]
+    """Rank the unanswered ids of one interview (see :meth:`Model.next_questions`)."""
+    return next_questions_many(model, [evidence], [unknown], costs=costs)[0][0]
+
+
+def decide(table: pd.DataFrame, triage: str, top: str, min_gain: float) -> tuple[str | None, str]:
+    """Return the next question (None to stop) and the reason, from a ranked table."""
+    if table.empty:
+        return None, "every question has been asked"
+    if bool(table["red_flag"].iloc[0]):
+        question = str(table.index[0])
+        return question, f"red-flag questions come first, and {question!r} has not been asked"
+    movers = table["changes_triage"].to_numpy(dtype=bool) | table["changes_top"].to_numpy(dtype=bool)
+    if not movers.any():
+        return None, f"no single remaining answer could change the triage ({triage}) or the top cause ({top})"
+    best = float(table["gain"].max())
+    if best < min_gain and not table["raises_triage"].to_numpy(dtype=bool).any():
+        return None, (f"the best remaining question would gain {best:.4f} bits, below min_gain = {min_gain:g}, "
+                      f"and no single answer could raise the triage ({triage})")
+    question = str(table.index[0])
+    return question, (f"{int(movers.sum())} remaining question(s) could still change the triage or the top cause; "
+                      f"{question!r} is expected to tell most ({float(table['gain'].iloc[0]):.3f} bits)")
+
+
+def check_min_gain(min_gain: object) -> float:
+    """Return ``min_gain`` as a float, or raise OptionError."""
+    if isinstance(min_gain, bool) or not isinstance(min_gain, (int, float)) or not min_gain >= 0:
+        raise OptionError(f"The 'min_gain' parameter must be a number of bits >= 0. Got {min_gain!r} instead.")
+    return float(min_gain)
 
 
 def interview_step(
@@ -229,27 +310,10 @@ def interview_step(
     explain: bool = False,
 ) -> dict[str, Any]:
     """One step of an interview (see :meth:`Model.interview_step`)."""
-    if isinstance(min_gain, bool) or not isinstance(min_gain, (int, float)) or not min_gain >= 0:
-        raise OptionError(f"The 'min_gain' parameter must be a number of bits >= 0. Got {min_gain!r} instead.")
+    threshold = check_min_gain(min_gain)
+    table, triage, top, _ = next_questions_many(model, [evidence], [unknown], costs=costs)[0]
+    question, reason = decide(table, triage, top, threshold)
     base = model.diagnose(evidence.present, evidence.absent, evidence.age)
-    table = next_questions(model, evidence, base, unknown=unknown, costs=costs)
-    question: str | None = None
-    if table.empty:
-        reason = "every question has been asked"
-    elif bool(table["red_flag"].iloc[0]):
-        question = str(table.index[0])
-        reason = f"red-flag questions come first, and {question!r} has not been asked"
-    elif not (table["changes_triage"] | table["changes_top"]).any():
-        reason = (f"no single remaining answer could change the triage ({base.triage}) "
-                  f"or the top cause ({base.top})")
-    elif float(table["gain"].max()) < min_gain and not table["raises_triage"].any():
-        reason = (f"the best remaining question would gain {float(table['gain'].max()):.4f} bits, below "
-                  f"min_gain = {min_gain:g}, and no single answer could raise the triage ({base.triage})")
-    else:
-        question = str(table.index[0])
-        movers = table.index[table["changes_triage"] | table["changes_top"]]
-        reason = (f"{len(movers)} remaining question(s) could still change the triage or the top cause; "
-                  f"{question!r} is expected to tell most ({float(table['gain'].iloc[0]):.3f} bits)")
     out: dict[str, Any] = {
         "question": question,
         "should_stop": question is None,

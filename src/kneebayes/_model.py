@@ -302,9 +302,7 @@ class Model:
         from ._interview import check_unknown, next_questions
 
         evidence = self.evidence(present, absent, age)
-        skipped = check_unknown(self, evidence, unknown)
-        base = self.diagnose(evidence.present, evidence.absent, evidence.age)
-        return next_questions(self, evidence, base, unknown=skipped, costs=costs)
+        return next_questions(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs)
 
     def interview_step(
         self,
@@ -408,6 +406,7 @@ class Model:
         *,
         chunk_size: int = 512,
         progress: bool = False,
+        extra: Literal["error", "ignore"] = "error",
     ) -> pd.DataFrame:
         """Posteriors, triage and red flags for a table of patients.
 
@@ -423,6 +422,10 @@ class Model:
             Patients processed at once; memory grows with it.
         progress : bool
             Show a progress bar (tqdm's when installed).
+        extra : {"error", "ignore"}
+            What to do with columns that are neither ids nor ``age`` (a name, a
+            record number): ``"error"`` (default) raises, naming every such
+            column; ``"ignore"`` leaves them out.
 
         Returns
         -------
@@ -433,7 +436,7 @@ class Model:
         Raises
         ------
         UnknownIdError
-            A column that is neither an id nor ``age``.
+            Columns that are neither ids nor ``age`` (all named), unless ``extra="ignore"``.
         EvidenceError
             A value that is not True, False, 1, 0 or missing.
 
@@ -451,7 +454,7 @@ class Model:
                 f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead."
             )
         p = self.parameters
-        ev = self._frame_arrays(frame)
+        ev = self._frame_arrays(frame, extra)
         if progress:
             with progress_bar(len(frame)) as update:
                 posteriors = self._engine.posteriors(ev, chunk_size=chunk_size, progress=update)
@@ -569,7 +572,7 @@ class Model:
         q = np.where(linked, 1.0 - (1.0 - probability) / (1.0 - leaks[:, None]), 0.0)
         return self._engine.finding_sweep(ev, f, leaks, q)
 
-    def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
+    def _frame_arrays(self, frame: pd.DataFrame, extra: Literal["error", "ignore"] = "error") -> EvidenceArrays:
         if not isinstance(frame, pd.DataFrame):
             raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {type(frame).__name__} instead.")
         p = self.parameters
@@ -577,12 +580,16 @@ class Model:
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         if repeated:
             raise EvidenceError(f"diagnose_many got the same column more than once: {', '.join(repeated)}")
-        for column in frame.columns:
-            if column == "age":
-                continue
-            if not isinstance(column, str) or column not in allowed:
-                hint = "a cause is inferred, not reported" if column in p.causes else did_you_mean(str(column), allowed)
-                raise UnknownIdError(f"unknown column {column!r} in diagnose_many; {hint}")
+        if extra not in ("error", "ignore"):
+            raise OptionError(f"The 'extra' parameter must be 'error' or 'ignore'. Got {extra!r} instead.")
+        extras = [c for c in frame.columns if c != "age" and (not isinstance(c, str) or c not in allowed)]
+        if extras and extra == "error":
+            inferred = "a cause is inferred, not reported"
+            hints = [f"{c!r} ({inferred if c in p.causes else did_you_mean(str(c), allowed)})" for c in extras]
+            raise UnknownIdError(
+                f"diagnose_many got {len(extras)} column(s) that are not ids or 'age': {'; '.join(hints)}. "
+                "Pass extra='ignore' to leave such columns (a name, a record number) out"
+            )
         n = len(frame)
 
         def states(ids: tuple[str, ...]) -> np.ndarray:

@@ -107,7 +107,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.priors)
     results = evaluate_by_split(model, load_vignettes(args.file, model), progress=args.progress)
     if args.json:
-        print(json.dumps({name: r.summary() for name, r in results.items()}, indent=2))
+        out: dict[str, object] = {name: r.summary() for name, r in results.items()}
+        if args.interview:
+            from ._replay import by_split, replay_interviews
+
+            replay = replay_interviews(model, load_vignettes(args.file, model), progress=args.progress)
+            out["interview"] = {name: r.summary() for name, r in by_split(replay).items()}
+        print(json.dumps(out, indent=2))
         return 0
     print(f"{'split':<8} {'n':>4} {'top-1':>7} {'top-3':>7} {'mean rank':>10} {'Brier':>7} {'log loss':>9} "
           f"{'urgent+ ok':>10} {'under (urgent+)':>16} {'under (any)':>12} {'over':>6}")
@@ -115,6 +121,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{name:<8} {r.n:>4} {r.top1:>7.1%} {r.top3:>7.1%} {r.mean_rank:>10.2f} {r.brier:>7.3f} "
               f"{r.log_loss:>9.3f} {r.urgent_triaged:>10.1%} {r.under_triage_urgent:>16} {r.under_triage:>12} "
               f"{r.over_triage:>6}")
+    if args.interview:
+        from ._cli_interview import print_replay
+
+        print()
+        print_replay(model, load_vignettes(args.file, model), progress=args.progress)
     print()
     print("Published anchors (on their own case sets):")
     for who, top1, top3, extra in ANCHORS:
