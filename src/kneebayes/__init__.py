@@ -35,7 +35,7 @@ from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
 from ._reader import read_prior_file
 from ._red_flags import FiredFlag
 from ._replay import InterviewReplay, replay_interviews
-from ._shipped import diagnose, explain, interview_step, next_questions, predict_findings
+from ._shipped import diagnose, explain, explorer, interview_step, next_questions, predict_findings
 from ._vocabulary import TRIAGE_LEVELS
 
 try:
@@ -67,6 +67,7 @@ __all__ = [
     "diagnose",
     "evaluate",
     "explain",
+    "explorer",
     "interview_step",
     "load_model",
     "load_priors",

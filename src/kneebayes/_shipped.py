@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ._diagnosis import Diagnosis
 from ._explain import Explanation
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .widgets import Explorer
 from ._model import Engine, Model, load_model
 
 
@@ -104,3 +107,16 @@ def interview_step(
     """
     return shipped_model().interview_step(present, absent, age, unknown=unknown, costs=costs, min_gain=min_gain,
                                           explain=explain)
+
+
+def explorer(model: Model | None = None) -> Explorer:
+    """Return the Jupyter explorer (needs ipywidgets); see :class:`kneebayes.widgets.Explorer`.
+
+    Examples
+    --------
+    >>> explorer().diagnosis.top
+    'osteoarthritis'
+    """
+    from .widgets import Explorer
+
+    return Explorer(model)
