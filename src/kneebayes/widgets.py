@@ -72,13 +72,14 @@ class Explorer:
             rows = []
             for ident, row in vocab[vocab["kind"] == kind].iterrows():
                 toggle = w.ToggleButtons(options=list(STATES), value="unknown", tooltips=[str(row["question"])] * 3,
-                                         style={"button_width": "5.5em"})
+                                         style={"button_width": "6.5em"}, layout=w.Layout(flex="0 0 auto"))
                 toggle.observe(self._changed, names="value")
                 self.toggles[str(ident)] = toggle
-                rows.append(w.HBox([w.HTML(f'<span title="{_html.escape(str(ident))}">'
-                                           f"{_html.escape(str(row['label']))}</span>",
-                                           layout=w.Layout(width="22em")), toggle]))
-            sections.append(w.VBox([w.HTML(f"<h4 style='margin:0.4em 0'>{title}</h4>"), *rows]))
+                label = w.HTML(f'<span title="{_html.escape(str(ident))}" style="line-height:1.2">'
+                               f"{_html.escape(str(row['label']))}</span>", layout=w.Layout(width="20em"))
+                rows.append(w.HBox([label, toggle], layout=w.Layout(flex="0 0 auto", align_items="center")))
+            sections.append(w.VBox([w.HTML(f"<h4 style='margin:0.4em 0'>{title}</h4>"), *rows],
+                                   layout=w.Layout(flex="0 0 auto")))
         self.age_known = w.Checkbox(value=False, description="age known", indent=False)
         self.age = w.IntSlider(value=40, min=0, max=120, description="age", continuous_update=False)
         self.age_known.observe(self._changed, names="value")
@@ -89,8 +90,8 @@ class Explorer:
         self.answer_buttons = {label: w.Button(description=label) for label in ("yes", "no", "don't know")}
         for label, button in self.answer_buttons.items():
             button.on_click(lambda _, answer=label: self.answer(answer))
-        controls = w.VBox([w.HBox([self.age_known, self.age]), *sections],
-                          layout=w.Layout(width="48em", max_height="46em", overflow="auto"))
+        controls = w.VBox([w.HBox([self.age_known, self.age], layout=w.Layout(flex="0 0 auto")), *sections],
+                          layout=w.Layout(width="42em", max_height="52em", overflow_y="auto"))
         output = w.VBox([self.result, self.question, w.HBox(list(self.answer_buttons.values())), self.explanation],
                         layout=w.Layout(width="44em"))
         self.panel = w.HBox([controls, output])
