@@ -91,7 +91,7 @@ class Explorer:
         for label, button in self.answer_buttons.items():
             button.on_click(lambda _, answer=label: self.answer(answer))
         controls = w.VBox([w.HBox([self.age_known, self.age], layout=w.Layout(flex="0 0 auto")), *sections],
-                          layout=w.Layout(width="42em", max_height="52em", overflow_y="auto"))
+                          layout=w.Layout(width="42em", max_height="52em", overflow="auto"))
         output = w.VBox([self.result, self.question, w.HBox(list(self.answer_buttons.values())), self.explanation],
                         layout=w.Layout(width="44em"))
         self.panel = w.HBox([controls, output])
