@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kneebayes
 from kneebayes._interview import red_flag_questions
@@ -106,6 +108,8 @@ def test_next_questions_gain_is_the_summed_mutual_information(model: kneebayes.M
         assert table.loc[ident, "triage_if_present"] == model.diagnose(present + [ident], absent, age).triage
         assert table.loc[ident, "top_if_absent"] == model.diagnose(present, absent + [ident], age).top
     assert (table["gain"] >= 0).all()
+    # every id's p_present (findings from the engine's finding predictive, risk factors from log evidence)
+    np.testing.assert_allclose(table["p_present"], predicted[table.index], atol=1e-12)
 
 
 def test_red_flag_questions_come_first_most_serious_first(model: kneebayes.Model) -> None:
@@ -203,21 +207,16 @@ def test_interview_continues_when_one_answer_would_flip_the_triage(model: kneeba
 def test_interview_stops_only_when_no_single_answer_changes_anything(model: kneebayes.Model) -> None:
     """Stopping for the rule "no answer changes the triage or the top cause" is checked by brute force."""
     present = ["lump_behind_knee", "stiffness", "grinding", "overweight"]
-    absent = list(ALL_FLAGS)
-    age = 70.0
-    unknown: list[str] = []
-    for _ in range(40):
-        step = model.interview_step(present, absent, age, min_gain=0.0)
+    absent: list[str] = []
+    for _ in range(len(model.observable)):
+        step = model.interview_step(present, absent, 70.0, min_gain=0.0)  # only the rule can stop it
         if step["should_stop"]:
             break
-        unknown.append(step["question"])
-        step = model.interview_step(present, absent, age, unknown=unknown, min_gain=0.0)
-        if step["should_stop"]:
-            break
-        absent.append(str(step["question"]))
-        unknown.pop()
+        absent.append(str(step["question"]))  # a person who says no to everything else
     assert step["should_stop"] and "no single remaining answer" in step["reason"]
-    assert _no_answer_changes(model, present, absent, age, [])
+    assert _no_answer_changes(model, present, absent, 70.0, [])
+    # one question earlier, some single answer did change the triage or the top cause
+    assert not _no_answer_changes(model, present, absent[:-1], 70.0, [])
 
 
 def test_tiny_network_stopping_rule_follows_the_triage(tiny_folder: Path) -> None:
@@ -265,3 +264,23 @@ def test_top_level_functions_use_the_shipped_model(model: kneebayes.Model) -> No
     assert kneebayes.next_questions(*args).equals(model.next_questions(*args))
     assert kneebayes.interview_step(*args) == model.interview_step(*args)
     assert kneebayes.explain(*args).table.equals(model.explain(*args).table)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_any_step_asks_red_flags_before_anything_else(data: st.DataObject) -> None:
+    """For any answers, a step stops only when no red-flag question is left, and otherwise asks one first."""
+    model = kneebayes.load_model()
+    ids = list(model.observable)
+    chosen = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=10))
+    cut = data.draw(st.integers(0, len(chosen)))
+    skipped = data.draw(st.lists(st.sampled_from([i for i in ids if i not in chosen] or ["fever"]), unique=True,
+                                 max_size=3).filter(lambda xs: not set(xs) & set(chosen)))
+    present, absent = chosen[:cut], chosen[cut:]
+    age = data.draw(st.one_of(st.none(), st.integers(0, 120)))
+    step = model.interview_step(present, absent, age, unknown=skipped, min_gain=data.draw(st.sampled_from([0, 1e9])))
+    must = red_flag_questions(model, model.evidence(present, absent, age), skipped)
+    if must:
+        assert not step["should_stop"] and step["question"] in must
+    if step["should_stop"]:
+        assert not must

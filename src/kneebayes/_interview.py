@@ -2,9 +2,12 @@
 
 Everything here is computed exactly from the engine's batch entry points:
 
-* **Predictive probabilities.** ``P(f present | e) = 1 - P(e, f absent) / P(e)``,
-  from ``log_evidence`` on one batch of ``1 + K`` rows (the evidence, then the
-  evidence with each of the ``K`` unanswered ids answered absent).
+* **Predictive probabilities.** :func:`predict_findings` computes
+  ``P(f present | e) = 1 - P(e, f absent) / P(e)`` from ``log_evidence`` on one
+  batch of ``1 + K`` rows (the evidence, then the evidence with each of the ``K``
+  unanswered ids answered absent). The ranking takes the same numbers more
+  cheaply: findings from the engine's ``finding_predictive`` (one row per
+  evidence), risk factors from ``log_evidence``; the tests check both agree.
 * **Expected information gain.** For each candidate id the batch holds two rows,
   the evidence with the id answered present and with it answered absent
   (``2K`` rows, scored by :meth:`~kneebayes.Model.diagnose_many`, the same code

@@ -14,6 +14,7 @@ from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
 from ._errors import EvidenceError, OptionError, UnknownIdError
 from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
+from ._interview import DEFAULT_MIN_GAIN
 from ._parameters import Parameters, compile_parameters, with_cause_number
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
@@ -312,7 +313,7 @@ class Model:
         *,
         unknown: Iterable[str] | None = None,
         costs: Mapping[str, float] | None = None,
-        min_gain: float = 0.01,
+        min_gain: float = DEFAULT_MIN_GAIN,
         explain: bool = False,
     ) -> dict[str, Any]:
         """Return the next question of an interview, or the decision to stop, as a JSON-ready dictionary.

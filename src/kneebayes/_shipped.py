@@ -10,6 +10,7 @@ import pandas as pd
 
 from ._diagnosis import Diagnosis
 from ._explain import Explanation
+from ._interview import DEFAULT_MIN_GAIN
 
 if TYPE_CHECKING:  # pragma: no cover
     from .widgets import Explorer
@@ -95,7 +96,7 @@ def interview_step(
     *,
     unknown: Iterable[str] | None = None,
     costs: Mapping[str, float] | None = None,
-    min_gain: float = 0.01,
+    min_gain: float = DEFAULT_MIN_GAIN,
     explain: bool = False,
 ) -> dict[str, Any]:
     """One interview step with the shipped priors; see :meth:`kneebayes.Model.interview_step`.
