@@ -94,3 +94,10 @@ def test_interview_bad_id_is_one_line_exit_2() -> None:
     """An unknown id fails before the first question, with did-you-mean and exit code 2."""
     run = _interview(["--present", "fevr"], "")
     assert run.returncode == 2 and "did you mean 'fever'" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_interview_help_has_a_description_and_examples() -> None:
+    """`kneebayes interview --help` says what it does, how to answer, and shows examples."""
+    run = _interview(["--help"], "")
+    assert run.returncode == 0
+    assert "y = yes, n = no, ? = don't know" in run.stdout and "examples:" in run.stdout and "--json" in run.stdout

@@ -32,9 +32,9 @@ def register(sub: Any) -> None:
     i = sub.add_parser(
         "interview",
         help="ask one question at a time until more answers would not change the result",
-        description=("Ask one question at a time (y = yes, n = no, ? = don't know, q = stop), red-flag questions "
-                     "first, showing the top causes as answers come in, and stop when no single answer could "
-                     "change the triage or the top cause. " + DISCLAIMER),
+        description=("Ask one question at a time (y = yes, n = no, ? = don't know, q = stop),\n"
+                     "red-flag questions first, showing the top causes as answers come in, and stop\n"
+                     "when no single answer could change the triage or the top cause.\n" + DISCLAIMER),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
