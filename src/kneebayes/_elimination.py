@@ -18,6 +18,7 @@ tree) yields every such derivative at about twice the forward cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -128,18 +129,19 @@ class EliminationPlan:
             letter = {u: _LETTERS[j] for j, u in enumerate(clique) if u != v}
             letter[v] = "z"
             is_batched = any(batched_of[i] for i in inputs)
-            terms = [("n" if batched_of[i] else "") + "".join(letter[u] for u in scope_of[i]) for i in inputs]
-            result = ("n" if is_batched else "") + "".join(letter[u] for u in out_scope)
+            # the row axis is last, so every inner loop runs over contiguous rows
+            terms = ["".join(letter[u] for u in scope_of[i]) + ("n" if batched_of[i] else "") for i in inputs]
+            result = "".join(letter[u] for u in out_scope) + ("n" if is_batched else "")
             backward = []
             for k, i in enumerate(inputs):
                 others = [terms[m] for m in range(len(inputs)) if m != k]
                 has_v = any("z" in t for t in others)
-                want = "n" + "".join(letter[u] for u in scope_of[i] if u != v or has_v)
+                want = "".join(letter[u] for u in scope_of[i] if u != v or has_v) + "n"
                 backward.append(",".join([result, *others]) + "->" + want)
             forward = ",".join(terms) + "->" + result
             path: bool | list[str | tuple[int, ...]] = False
             if len(inputs) > 2:
-                shapes = [((7,) if batched_of[i] else ()) + tuple(cards[u] for u in scope_of[i]) for i in inputs]
+                shapes = [tuple(cards[u] for u in scope_of[i]) + ((7,) if batched_of[i] else ()) for i in inputs]
                 path = np.einsum_path(forward, *[np.empty(sh) for sh in shapes], optimize="greedy")[0]
             output = len(scope_of)
             scope_of.append(out_scope)
@@ -165,7 +167,9 @@ class EliminationPlan:
         ``factors`` follow the plan's scopes; batched ones have a leading row axis of length N.
         """
         n = next(len(f) for f, b in zip(factors, self.batched, strict=True) if b)
-        values: list[FloatArray | None] = [*factors] + [None] * len(self._steps)
+        values: list[Any] = [np.ascontiguousarray(np.moveaxis(f, 0, -1)) if b else f
+                                           for f, b in zip(factors, self.batched, strict=True)]
+        values += [None] * len(self._steps)
         for step in self._steps:
             values[step.output] = np.einsum(step.forward, *[values[i] for i in step.inputs], optimize=step.path)
         finals = [np.broadcast_to(np.asarray(values[i]), (n,)) for i in self._final]
@@ -186,7 +190,7 @@ class EliminationPlan:
                 grad = np.einsum(step.backward[k], upstream, *others)
                 if grad.ndim != len(self._scope_of[i]) + 1:  # the eliminated variable is only here: dZ is flat
                     scope = self._scope_of[i]
-                    grad = np.broadcast_to(np.expand_dims(grad, 1 + scope.index(step.variable)),
-                                           (n, *[self.cards[u] for u in scope]))
+                    grad = np.broadcast_to(np.expand_dims(grad, scope.index(step.variable)),
+                                           (*[self.cards[u] for u in scope], n))
                 grads[i] = grad
-        return z, [grads[t] for t in self.targets]
+        return z, [np.moveaxis(grads[t], -1, 0) for t in self.targets]

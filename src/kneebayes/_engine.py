@@ -35,14 +35,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ._batch import UNKNOWN, EvidenceArrays
+from ._batch import UNKNOWN as UNKNOWN
+from ._batch import EvidenceArrays as EvidenceArrays
 from ._contraction import ConditionedPlan, IntArray, Network, choose_conditioning, network
 from ._errors import ImpossibleEvidenceError, OptionError
 from ._factored import FactoredEngine

@@ -230,7 +230,8 @@ class FactoredEngine:
         tables: list[FloatArray] = []
         for f in key:
             linked = [int(c) for c in np.flatnonzero(self.params.q[:, f] > 0)]
-            grid = np.array(list(itertools.product((0.0, 1.0), repeat=len(linked)))).reshape(1 << len(linked), len(linked))
+            grid = np.array(list(itertools.product((0.0, 1.0), repeat=len(linked))))
+            grid = grid.reshape(1 << len(linked), len(linked))
             log_absent = self._log_keep[f] + grid @ self._log_off[f, linked]
             scopes.append(tuple(self._n_roots + c for c in linked))
             tables.append(-np.expm1(log_absent).reshape((2,) * len(linked)))

@@ -5,6 +5,7 @@ pyAgrum is optional (the ``pyagrum`` extra); nothing in the library's normal use
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from typing import Any
 
@@ -26,7 +27,7 @@ def to_pyagrum(params: Parameters) -> Any:
     >>> from kneebayes import load_model
     >>> bn = to_pyagrum(load_model().parameters)  # doctest: +SKIP
     """
-    import pyagrum as gum
+    gum: Any = importlib.import_module("pyagrum")
 
     bn = gum.BayesNet("kneebayes")
     bn.add(gum.LabelizedVariable(AGE, AGE, list(params.age_bands)))
@@ -34,12 +35,12 @@ def to_pyagrum(params: Parameters) -> Any:
         bn.add(gum.LabelizedVariable(name, name, ["absent", "present"]))
     # the tables' parent order: age, risk factors, causes (as cause_table lays them out)
     for c, cause in enumerate(params.causes):
-        table = cause_table(params, c)
-        parents = ([AGE] if table.age else []) + [params.risk_factors[r] for r in table.risk_factors] + [
-            params.causes[p] for p in table.causes]
+        cpt = cause_table(params, c)
+        parents = ([AGE] if cpt.age else []) + [params.risk_factors[r] for r in cpt.risk_factors] + [
+            params.causes[p] for p in cpt.causes]
         for parent in parents:
             bn.addArc(parent, cause)
-        _fill(bn, cause, parents, table.table)
+        _fill(bn, cause, parents, cpt.table)
     for f, finding in enumerate(params.findings):
         linked = [int(c) for c in np.flatnonzero(params.q[:, f] > 0)]
         for c in linked:

@@ -43,7 +43,7 @@ def synthetic_parameters(
     n_c, n_r, n_f, n_a = n_causes, n_risk_factors, n_findings, n_age_bands
     rf_parent = np.zeros((n_c, n_r), dtype=bool)
     for c in range(n_c):
-        rf_parent[c, rng.choice(n_r, size=int(rng.integers(1, max_root_parents + 1)), replace=False)] = True
+        rf_parent[c, rng.choice(n_r, size=int(rng.integers(1, min(n_r, max_root_parents) + 1)), replace=False)] = True
     for r in np.flatnonzero(~rf_parent.any(axis=0)):  # every root feeds some cause
         rf_parent[int(rng.integers(n_c)), r] = True
     age_parent = rng.random(n_c) < 0.5
