@@ -33,6 +33,8 @@ VariableElimination to 1e-9.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -68,6 +70,9 @@ _WORKERS = min(4, os.cpu_count() or 1)
 
 #: Below this many patients a chunk uses the plain contraction (choosing what to condition on costs ~0.2 s once).
 _CONDITIONED_FROM = 64
+
+#: Root-answer patterns whose prior a small batch keeps (32 kB each for 12 causes).
+_PRIOR_CACHE = 256
 
 
 class ExactEngine:
@@ -114,6 +119,8 @@ class ExactEngine:
             return
         self._network = network(params)
         self._roots = self._network.roots
+        self._prior_cache: OrderedDict[int, FloatArray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._plain = _Scoring(ConditionedPlan(params, self._network, ()), params)
         #: Row ``k`` holds each cause's state in configuration ``k`` (the columns of :meth:`prior`).
         self.configs = self._plain.plan.configs
@@ -121,8 +128,9 @@ class ExactEngine:
         self._log_off = np.ascontiguousarray(np.log1p(-params.q).T)  # (F, C)
         self.log_absent = self._plain.log_absent.T  # (K, F)
         self.log_present = _log1mexp(self.log_absent)
-        # one matrix product per batch: [absent answers | present answers] @ this (2F, K) table
-        self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T]))
+        # rows: each finding absent, then each present, then zeros (2F + 1, K)
+        self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T,
+                                                                 np.zeros((1, self.n_configurations))]))
 
     @cached_property
     def _conditioned(self) -> _Scoring:
@@ -146,8 +154,14 @@ class ExactEngine:
     def log_likelihood(self, ev: EvidenceArrays) -> FloatArray:
         """``log P(finding evidence | causes = k)`` for each patient, shape (N, K). Enumeration only."""
         self._require_enumeration("log_likelihood")
-        answers = np.concatenate([ev.findings == 0, ev.findings == 1], axis=1).astype(float)
-        log_likelihood: FloatArray = answers @ self._log_answer_table
+        n_f = len(self.params.findings)
+        # each answer adds its row of the table; the last row (zeros) pads the shorter lists. A matrix
+        # product would also do, but 0 * -inf (an impossible state of an unanswered finding) is NaN.
+        rows = np.where(ev.findings == 0, np.arange(n_f), np.where(ev.findings == 1, np.arange(n_f) + n_f, 2 * n_f))
+        rows.sort(axis=1)
+        log_likelihood = np.zeros((len(ev), self._log_answer_table.shape[1]))
+        for slot in range(int((rows < 2 * n_f).sum(axis=1).max(initial=0))):
+            log_likelihood += self._log_answer_table[rows[:, slot]]
         return log_likelihood
 
     def log_evidence(self, ev: EvidenceArrays, *, chunk_size: int = DEFAULT_CHUNK) -> FloatArray:
@@ -207,17 +221,42 @@ class ExactEngine:
         """
         out = np.empty((len(ev), len(self.params.causes)))
         starts = range(0, len(ev), chunk_size)
+        if self.method == "factored":
+            def run_factored(start: int) -> int:
+                stop = min(start + chunk_size, len(ev))
+                out[start:stop] = self._factored.score(ev.chunk(start, stop), start).posteriors
+                return stop - start
+
+            _run_side_by_side(run_factored, starts, progress)
+            return out
+        # patients with the same risk-factor and age answers go to the same chunks, where the
+        # contraction runs once per distinct pattern: sort the whole batch by pattern first
+        order = np.argsort(self._pattern_code(ev), kind="stable") if len(ev) > chunk_size else np.arange(len(ev))
+        ordered = ev.take(order)
 
         def run(start: int) -> int:
             stop = min(start + chunk_size, len(ev))
-            if self.method == "factored":
-                out[start:stop] = self._factored.score(ev.chunk(start, stop), start).posteriors
-            else:
-                out[start:stop] = self._chunk_posteriors(ev.chunk(start, stop), start)
+            out[order[start:stop]] = self._chunk_posteriors(ordered.chunk(start, stop), order[start:stop])
             return stop - start
 
-        _run_side_by_side(run, starts, progress)
+        try:
+            _run_side_by_side(run, starts, progress)
+        except ImpossibleEvidenceError:
+            if len(ev) <= chunk_size:
+                raise
+            # name the impossible rows in batch order: score the chunks unsorted to raise the same error
+            for start in starts:
+                stop = min(start + chunk_size, len(ev))
+                self._chunk_posteriors(ev.chunk(start, stop), np.arange(start, stop))
+            raise
         return out
+
+    def _pattern_code(self, ev: EvidenceArrays) -> IntArray:
+        """One integer per patient that identifies their answers on the roots of the network."""
+        code = np.zeros(len(ev), dtype=np.int64)
+        for root, card in zip(self._network.roots, self._network.root_cards, strict=True):
+            code = code * (card + 1) + (ev.age_band + 1 if root < 0 else ev.risk_factors[:, root] + 1)
+        return code
 
     def _require_enumeration(self, name: str) -> None:
         if self.method != "enumerate":
@@ -231,9 +270,38 @@ class ExactEngine:
         factor: FloatArray = np.exp((part.findings == 0).astype(float) @ self._log_off)
         return factor
 
-    def _chunk_posteriors(self, part: EvidenceArrays, start: int) -> FloatArray:
-        """Posteriors of one chunk (``start`` is its first row, for error messages)."""
-        scoring = self._conditioned if len(part) >= _CONDITIONED_FROM else self._plain
+    def _small_batch(self, part: EvidenceArrays, numbers: IntArray) -> FloatArray:
+        """Posteriors of a few patients: each root-answer pattern's prior (kept across calls) times the likelihood.
+
+        The prior of a pattern, ``P(causes = k, risk-factor and age answers)``, depends on
+        nothing else, so the last :data:`_PRIOR_CACHE` patterns seen are kept: a
+        patient whose pattern was seen before costs one likelihood table and two
+        small matrix products.
+        """
+        code = self._pattern_code(part)
+        with self._cache_lock:
+            cached = [self._prior_cache.get(int(c)) for c in code]
+        missing = [i for i, prior in enumerate(cached) if prior is None]
+        if missing:
+            rows = np.array(missing)
+            joint = self._plain.plan.joint(part.age_band[rows], part.risk_factors[rows])
+            fresh = np.empty_like(joint.values)
+            fresh[joint.order] = joint.values
+            with self._cache_lock:
+                for i, prior in zip(missing, fresh, strict=True):
+                    cached[i] = prior
+                    self._prior_cache[int(code[i])] = prior
+                    self._prior_cache.move_to_end(int(code[i]))
+                while len(self._prior_cache) > _PRIOR_CACHE:
+                    self._prior_cache.popitem(last=False)
+        priors = np.stack([prior for prior in cached if prior is not None])
+        return _posteriors_from(self.log_likelihood(part), priors, self._configs_and_ones, numbers)
+
+    def _chunk_posteriors(self, part: EvidenceArrays, numbers: IntArray) -> FloatArray:
+        """Posteriors of one chunk (``numbers`` are its rows' numbers in the batch, for error messages)."""
+        if len(part) < _CONDITIONED_FROM:
+            return self._small_batch(part, numbers)
+        scoring = self._conditioned
         present = part.findings == 1
         n_present = present.sum(axis=1)
         factor = self._absent_factor(part)
@@ -253,7 +321,7 @@ class ExactEngine:
             rows = joint.order[weak]
             redo = part.take(rows)
             sums[weak, :-1] = _posteriors_from(self.log_likelihood(redo), self.prior(redo),
-                                               self._configs_and_ones, start + rows)
+                                               self._configs_and_ones, numbers[rows])
             sums[weak, -1] = 1.0
         # the division can round one ulp above 1 for a certain cause
         out[joint.order] = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
