@@ -17,6 +17,7 @@ tree) yields every such derivative at about twice the forward cost.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +45,10 @@ def min_fill_order(cards: tuple[int, ...], scopes: list[tuple[int, ...]]) -> lis
     left = set(range(len(cards)))
     order: list[int] = []
     while left:
-        def cost(v: int) -> tuple[int, float, int]:
+        def cost(v: int) -> tuple[int, int, int]:
             near = list(neighbours[v])
             fill = sum(1 for i, a in enumerate(near) for b in near[i + 1:] if b not in neighbours[a])
-            size = float(np.prod([cards[u] for u in near], dtype=float)) * cards[v]
+            size = math.prod(cards[u] for u in near) * cards[v]
             return fill, size, v
 
         v = min(left, key=cost)
@@ -75,7 +76,6 @@ class _Step:
     clique: tuple[int, ...]
     forward: str
     backward: tuple[str, ...]
-    path: bool | list[str | tuple[int, ...]]
 
 
 class EliminationPlan:
@@ -139,14 +139,10 @@ class EliminationPlan:
                 want = "".join(letter[u] for u in scope_of[i] if u != v or has_v) + "n"
                 backward.append(",".join([result, *others]) + "->" + want)
             forward = ",".join(terms) + "->" + result
-            path: bool | list[str | tuple[int, ...]] = False
-            if len(inputs) > 2:
-                shapes = [tuple(cards[u] for u in scope_of[i]) + ((7,) if batched_of[i] else ()) for i in inputs]
-                path = np.einsum_path(forward, *[np.empty(sh) for sh in shapes], optimize="greedy")[0]
             output = len(scope_of)
             scope_of.append(out_scope)
             batched_of.append(is_batched)
-            steps.append(_Step(v, inputs, output, clique, forward, tuple(backward), path))
+            steps.append(_Step(v, inputs, output, clique, forward, tuple(backward)))
             active = [i for i in active if i not in inputs] + [output]
         self._steps = steps
         self._final = tuple(active)  # scalars (per row when batched)
@@ -171,7 +167,8 @@ class EliminationPlan:
                                            for f, b in zip(factors, self.batched, strict=True)]
         values += [None] * len(self._steps)
         for step in self._steps:
-            values[step.output] = np.einsum(step.forward, *[values[i] for i in step.inputs], optimize=step.path)
+            # one pass over the clique: every input spans a subset of it, so no pairwise order does better
+            values[step.output] = np.einsum(step.forward, *[values[i] for i in step.inputs])
         finals = [np.broadcast_to(np.asarray(values[i]), (n,)) for i in self._final]
         z = np.prod(finals, axis=0) if finals else np.ones(n)
         grads: dict[int, FloatArray] = {}
