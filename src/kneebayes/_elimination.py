@@ -38,25 +38,42 @@ def min_fill_order(cards: tuple[int, ...], scopes: list[tuple[int, ...]]) -> lis
     >>> min_fill_order((2, 2, 2), [(0, 1), (1, 2)])  # a chain: eliminate an end first
     [0, 1, 2]
     """
-    neighbours: list[set[int]] = [set() for _ in cards]
+    # neighbour sets as bit masks: a fill-in count is one popcount per neighbour
+    neighbours = [0] * len(cards)
     for scope in scopes:
+        mask = sum(1 << u for u in set(scope))
         for v in scope:
-            neighbours[v].update(u for u in scope if u != v)
-    left = set(range(len(cards)))
-    order: list[int] = []
-    while left:
-        def cost(v: int) -> tuple[int, int, int]:
-            near = list(neighbours[v])
-            fill = sum(1 for i, a in enumerate(near) for b in near[i + 1:] if b not in neighbours[a])
-            size = math.prod(cards[u] for u in near) * cards[v]
-            return fill, size, v
+            neighbours[v] |= mask & ~(1 << v)
+    log_card = [math.log2(k) for k in cards]
 
-        v = min(left, key=cost)
+    def members(mask: int) -> list[int]:
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return out
+
+    def cost(v: int) -> tuple[int, float, int]:
         near = neighbours[v]
-        for a in near:
-            neighbours[a].update(near - {a})
-            neighbours[a].discard(v)
-        left.discard(v)
+        around = members(near)
+        fill = sum((near & ~neighbours[a] & ~(1 << a)).bit_count() for a in around) // 2
+        return fill, log_card[v] + sum(log_card[u] for u in around), v
+
+    costs = {v: cost(v) for v in range(len(cards))}
+    order: list[int] = []
+    while costs:
+        v = min(costs.values())[2]
+        near = neighbours[v]
+        del costs[v]
+        changed = near
+        for a in members(near):
+            neighbours[a] = (neighbours[a] | near) & ~(1 << a) & ~(1 << v)
+        for a in members(near):  # only costs within two steps of v can change
+            changed |= neighbours[a]
+        for u in members(changed):
+            if u in costs:
+                costs[u] = cost(u)
         order.append(v)
     return order
 
