@@ -281,3 +281,59 @@ def bench_frame(model: kneebayes.Model, ev: EvidenceArrays) -> pd.DataFrame:
                          columns=list(p.findings + p.risk_factors))
     frame["age"] = np.where(ev.age_band >= 0, p.age_min[np.maximum(ev.age_band, 0)], np.nan)
     return frame
+
+
+def test_small_batches_reuse_pattern_priors_exactly(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches keep each root-answer pattern's prior across calls: cached, fresh and batched results agree."""
+    from kneebayes import _engine
+    from kneebayes._engine import ExactEngine
+    from kneebayes._synthetic import sample_evidence
+
+    monkeypatch.setattr(_engine, "_PRIOR_CACHE", 5)  # small, so patterns are evicted during the test
+    p = model.parameters
+    ev = sample_evidence(p, 200, seed=11)
+    engine = ExactEngine(p)
+    batched = engine.posteriors(ev)  # 200 patients: the conditioned contraction, no cache
+    assert not engine._prior_cache
+    first = np.vstack([engine.posteriors(ev.take(np.array([i]))) for i in range(40)])
+    again = np.vstack([engine.posteriors(ev.take(np.array([i]))) for i in range(40)])
+    assert len(engine._prior_cache) == 5
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - batched[:40]).max() < 1e-12
+    pairs = engine.posteriors(ev.take(np.array([0, 0, 7])))  # a repeated pattern within one small batch
+    assert np.abs(pairs - batched[[0, 0, 7]]).max() < 1e-12
+
+
+def test_conditioning_a_one_table_network_on_its_only_root(tmp_path: Path) -> None:
+    """One cause with one root parent, conditioned on that root, leaves one term: the plan still works.
+
+    (Found by the property test above under load: the last step needs two operands.)
+    """
+    files = {
+        **small_models_base(),
+        "cause_risks.csv": "cause,factor,odds_ratio,low,high,source,evidence\nc0,r0,3.0,0.01,100,paper2020,direct\n",
+    }
+    params = kneebayes.load_model(write_priors(tmp_path / "one", files)).parameters
+    net = network(params)
+    ev = _random_batch(params, 6, 1)
+    plain = ConditionedPlan(params, net, ())
+    plan = ConditionedPlan(params, net, (0,))
+    np.testing.assert_allclose(_in_patient_order(plan.joint(ev.age_band, ev.risk_factors)),
+                               _in_patient_order(plain.joint(ev.age_band, ev.risk_factors)), rtol=1e-13)
+
+
+def small_models_base() -> dict[str, str]:
+    """Return a valid folder with one cause c0, one risk factor r0 and one unlinked finding f0."""
+    return {
+        "vocabulary.csv": "kind,id,label,question\ncause,c0,c0,\nsymptom,f0,f0,f0?\nrisk_factor,r0,r0,r0?\n",
+        "references.csv": "key,authors,year,title,journal,checked,numbers\n" + REF,
+        "causes.csv": "id,base_rate,low,high,care,care_source,source,evidence\n"
+                      "c0,0.5,0.001,0.999,see_doctor,paper2020,paper2020,direct\n",
+        "risk_factors.csv": "id,prevalence,low,high,source,evidence\nr0,0.5,0.001,0.999,paper2020,direct\n",
+        "age_bands.csv": "id,min_age,max_age,prevalence,low,high,source,evidence\n"
+                         "all,0,121,1.0,1.0,1.0,paper2020,direct\n",
+        "findings.csv": "id,leak,low,high,source,evidence\nf0,0.25,0.0001,0.5,paper2020,direct\n",
+        "finding_links.csv": "finding,cause,probability,low,high,source,evidence\n",
+        "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source,evidence\n",
+        "settings.csv": "name,value,low,high,source,evidence\ncare_threshold,0.3,0.2,0.5,paper2020,direct\n",
+    }

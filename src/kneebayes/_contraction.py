@@ -22,8 +22,10 @@ The plan chooses ``S`` greedily from ``numpy.einsum_path``'s flop counts; with
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
+import math
 import string
 from dataclasses import dataclass
 
@@ -166,9 +168,9 @@ class ConditionedPlan:
         self.conditioned = conditioned
         self._free = tuple(i for i in range(len(net.roots)) if i not in conditioned)
         terms, self._stacks, self._shared = _reduced_terms(net, conditioned)
-        # a network no root reaches still needs the batch axis, and the last step needs two operands:
-        # carry the batch axis with a term of ones in either case
-        self._batch_term = not any("n" in term for term in terms) or len(terms) == 1
+        # a network no root reaches still needs the batch axis: carry it with a term of ones; so does
+        # a network left with a single term (the last step needs two operands)
+        self._batch_term = not any("n" in term for term in terms) or len(terms) < 2
         if self._batch_term:
             terms = ["n", *terms]
         self._terms = terms
@@ -198,6 +200,20 @@ class ConditionedPlan:
             configs[:, net.cause_letters.index(letter)] = grid[:, position]
         #: Row ``k`` holds each cause's state in configuration ``k`` (the order of :meth:`joint`'s columns).
         self.configs = configs
+
+    def with_numbers(self, params: Parameters, net: Network) -> ConditionedPlan:
+        """Return this plan for other numbers of the same structure, without planning again.
+
+        The steps, labels and conditioned roots depend only on the network's
+        structure; only the sliced tables and the root priors change.
+        """
+        if (net.table_terms, net.root_letters, tuple(t.shape for t in net.tables)) != (
+                self.net.table_terms, self.net.root_letters, tuple(t.shape for t in self.net.tables)):
+            raise ValueError("with_numbers needs a network of the same structure")
+        plan = copy.copy(self)
+        plan.params, plan.net = params, net
+        _, plan._stacks, plan._shared = _reduced_terms(net, self.conditioned)
+        return plan
 
     # ---- one batch ---------------------------------------------------------------
     def joint(
@@ -261,7 +277,7 @@ class ConditionedPlan:
             sorted_count, bounds = np.ones(len(rows), dtype=np.int64), np.array([0, len(rows)], dtype=np.int64)
         values = np.empty((len(sorted_count), len(self.configs)))
         a, b = self._final_operands(names, results, rows, patient, replica_weight, sorted_factor, len(pattern_of))
-        zs, xs, ys, us = (int(np.prod([self._card[ch] for ch in labels], dtype=np.int64))
+        zs, xs, ys, us = (math.prod(self._card[ch] for ch in labels)
                           for labels in (self._z, self._x, self._y, self._u))
         first_row = 0
         for g in range(len(bounds) - 1):
@@ -458,7 +474,7 @@ def pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: s
     size = {**dict(zip(name_a, a.shape, strict=True)), **dict(zip(name_b, b.shape, strict=True))}
 
     def block(labels: list[str]) -> int:
-        return int(np.prod([size[ch] for ch in labels], dtype=np.int64))
+        return math.prod(size[ch] for ch in labels)
 
     left = a.transpose([name_a.index(ch) for ch in batch + only_a + summed])
     right = b.transpose([name_b.index(ch) for ch in batch + summed + only_b])
