@@ -281,3 +281,24 @@ def bench_frame(model: kneebayes.Model, ev: EvidenceArrays) -> pd.DataFrame:
                          columns=list(p.findings + p.risk_factors))
     frame["age"] = np.where(ev.age_band >= 0, p.age_min[np.maximum(ev.age_band, 0)], np.nan)
     return frame
+
+
+def test_small_batches_reuse_pattern_priors_exactly(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches keep each root-answer pattern's prior across calls: cached, fresh and batched results agree."""
+    from kneebayes import _engine
+    from kneebayes._engine import ExactEngine
+    from kneebayes._synthetic import sample_evidence
+
+    monkeypatch.setattr(_engine, "_PRIOR_CACHE", 5)  # small, so patterns are evicted during the test
+    p = model.parameters
+    ev = sample_evidence(p, 200, seed=11)
+    engine = ExactEngine(p)
+    batched = engine.posteriors(ev)  # 200 patients: the conditioned contraction, no cache
+    assert not engine._prior_cache
+    first = np.vstack([engine.posteriors(ev.take(np.array([i]))) for i in range(40)])
+    again = np.vstack([engine.posteriors(ev.take(np.array([i]))) for i in range(40)])
+    assert len(engine._prior_cache) == 5
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - batched[:40]).max() < 1e-12
+    pairs = engine.posteriors(ev.take(np.array([0, 0, 7])))  # a repeated pattern within one small batch
+    assert np.abs(pairs - batched[[0, 0, 7]]).max() < 1e-12

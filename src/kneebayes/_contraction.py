@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import string
 from dataclasses import dataclass
 
@@ -261,7 +262,7 @@ class ConditionedPlan:
             sorted_count, bounds = np.ones(len(rows), dtype=np.int64), np.array([0, len(rows)], dtype=np.int64)
         values = np.empty((len(sorted_count), len(self.configs)))
         a, b = self._final_operands(names, results, rows, patient, replica_weight, sorted_factor, len(pattern_of))
-        zs, xs, ys, us = (int(np.prod([self._card[ch] for ch in labels], dtype=np.int64))
+        zs, xs, ys, us = (math.prod(self._card[ch] for ch in labels)
                           for labels in (self._z, self._x, self._y, self._u))
         first_row = 0
         for g in range(len(bounds) - 1):
@@ -458,7 +459,7 @@ def pair_product(name_a: str, a: FloatArray, name_b: str, b: FloatArray, keep: s
     size = {**dict(zip(name_a, a.shape, strict=True)), **dict(zip(name_b, b.shape, strict=True))}
 
     def block(labels: list[str]) -> int:
-        return int(np.prod([size[ch] for ch in labels], dtype=np.int64))
+        return math.prod(size[ch] for ch in labels)
 
     left = a.transpose([name_a.index(ch) for ch in batch + only_a + summed])
     right = b.transpose([name_b.index(ch) for ch in batch + summed + only_b])

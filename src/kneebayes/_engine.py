@@ -1,6 +1,13 @@
 """The exact numpy inference engine, vectorised over a batch of patients.
 
-How it works, in five steps:
+It has two exact methods. Models with up to :data:`ENUMERATE_UP_TO` causes (the
+shipped model has 12) *enumerate* all ``2**C`` cause configurations, as below;
+larger models are *factored* (:mod:`kneebayes._factored`): inclusion-exclusion
+over the present findings (Quickscore) on top of a variable elimination of the
+root and cause network, whose cost grows with the network's treewidth rather
+than doubling with each cause, with a precision guard and an exact fallback.
+
+Enumeration works in five steps:
 
 1. Absent findings factorise over the causes under the noisy-OR, so each patient's
    absent answers become one factor per cause, ``prod_f (1 - q_cf)``.
@@ -26,16 +33,21 @@ VariableElimination to 1e-9.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from ._batch import UNKNOWN as UNKNOWN
+from ._batch import EvidenceArrays as EvidenceArrays
 from ._contraction import ConditionedPlan, IntArray, Network, choose_conditioning, network
 from ._errors import ImpossibleEvidenceError, OptionError
+from ._factored import FactoredEngine
 from ._parameters import FloatArray, Parameters, cause_table
 
 #: Patients per chunk of a cause sweep (each patient has one replica per value of the edited causes' roots).
@@ -44,10 +56,14 @@ _SWEEP_CHUNK = 64
 #: Patients per chunk; memory per chunk is about 3 * 2**C * 8 bytes per patient.
 DEFAULT_CHUNK = 512
 
-UNKNOWN = -1
 
-#: The most causes the engine enumerates (2**16 configurations per patient).
+#: The most causes the engine can enumerate (2**16 configurations per patient).
 MAX_CAUSES = 16
+
+#: With method="auto", models with at most this many causes are enumerated, larger ones factored.
+ENUMERATE_UP_TO = 14
+
+Method = Literal["auto", "enumerate", "factored"]
 
 #: Threads that process chunks side by side (numpy releases the GIL in its heavy loops).
 _WORKERS = min(4, os.cpu_count() or 1)
@@ -55,35 +71,8 @@ _WORKERS = min(4, os.cpu_count() or 1)
 #: Below this many patients a chunk uses the plain contraction (choosing what to condition on costs ~0.2 s once).
 _CONDITIONED_FROM = 64
 
-
-@dataclass(frozen=True)
-class EvidenceArrays:
-    """A batch of evidence as arrays (N patients).
-
-    Attributes
-    ----------
-    findings : ndarray of int8, shape (N, F)
-        1 present, 0 absent, -1 unknown.
-    risk_factors : ndarray of int8, shape (N, R)
-        1 present, 0 absent, -1 unknown.
-    age_band : ndarray of int64, shape (N,)
-        Age-band index, or -1 when the age is unknown.
-    """
-
-    findings: npt.NDArray[np.int8]
-    risk_factors: npt.NDArray[np.int8]
-    age_band: npt.NDArray[np.int64]
-
-    def __len__(self) -> int:
-        return len(self.age_band)
-
-    def chunk(self, start: int, stop: int) -> EvidenceArrays:
-        """Rows ``start`` to ``stop``."""
-        return EvidenceArrays(self.findings[start:stop], self.risk_factors[start:stop], self.age_band[start:stop])
-
-    def take(self, rows: npt.NDArray[np.int64]) -> EvidenceArrays:
-        """Return the given rows."""
-        return EvidenceArrays(self.findings[rows], self.risk_factors[rows], self.age_band[rows])
+#: Root-answer patterns whose prior a small batch keeps (32 kB each for 12 causes).
+_PRIOR_CACHE = 256
 
 
 class ExactEngine:
@@ -93,25 +82,45 @@ class ExactEngine:
     ----------
     params : Parameters
         Compiled model parameters.
+    method : {"auto", "enumerate", "factored"}
+        ``"enumerate"`` sums over all ``2**C`` cause configurations (up to
+        :data:`MAX_CAUSES` causes); ``"factored"`` runs Quickscore over a variable
+        elimination (any number of causes; :mod:`kneebayes._factored`). ``"auto"``
+        enumerates up to :data:`ENUMERATE_UP_TO` causes. Both are exact. :meth:`prior`,
+        :meth:`log_likelihood` and the sweeps need enumeration.
 
     Examples
     --------
     >>> from kneebayes import load_model
     >>> engine = ExactEngine(load_model().parameters)
-    >>> engine.n_configurations
-    4096
+    >>> engine.n_configurations, engine.method
+    (4096, 'enumerate')
     """
 
-    def __init__(self, params: Parameters) -> None:
+    def __init__(self, params: Parameters, *, method: Method = "auto") -> None:
         self.params = params
         n_c = len(params.causes)
-        if n_c > MAX_CAUSES or 1 + len(params.risk_factors) + n_c > 51:  # 51 einsum labels besides "n"
+        enumerable = n_c <= MAX_CAUSES and 1 + len(params.risk_factors) + n_c <= 51  # 51 einsum labels besides "n"
+        if method not in ("auto", "enumerate", "factored"):
+            raise OptionError(f"The 'method' parameter must be 'auto', 'enumerate' or 'factored'. Got {method!r}.")
+        if method == "enumerate" and not enumerable:
             raise OptionError(
-                f"the numpy engine enumerates all 2**{n_c} cause configurations and supports at most "
-                f"{MAX_CAUSES} causes and 50 roots and causes together; use engine='pgmpy' for this model"
+                f"enumeration covers all 2**{n_c} cause configurations and supports at most {MAX_CAUSES} causes "
+                f"and 50 roots and causes together; use method='factored' for this model"
             )
+        if method == "auto":
+            method = "enumerate" if n_c <= ENUMERATE_UP_TO and enumerable else "factored"
+        #: ``"enumerate"`` (all ``2**C`` cause configurations) or ``"factored"`` (Quickscore over elimination).
+        self.method: Method = method
         self.n_configurations = 1 << n_c
+        if method == "factored":
+            self._factored = FactoredEngine(params)
+            self._roots = self._factored.roots
+            return
         self._network = network(params)
+        self._roots = self._network.roots
+        self._prior_cache: OrderedDict[int, FloatArray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._plain = _Scoring(ConditionedPlan(params, self._network, ()), params)
         #: Row ``k`` holds each cause's state in configuration ``k`` (the columns of :meth:`prior`).
         self.configs = self._plain.plan.configs
@@ -119,8 +128,9 @@ class ExactEngine:
         self._log_off = np.ascontiguousarray(np.log1p(-params.q).T)  # (F, C)
         self.log_absent = self._plain.log_absent.T  # (K, F)
         self.log_present = _log1mexp(self.log_absent)
-        # one matrix product per batch: [absent answers | present answers] @ this (2F, K) table
-        self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T]))
+        # rows: each finding absent, then each present, then zeros (2F + 1, K)
+        self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T,
+                                                                 np.zeros((1, self.n_configurations))]))
 
     @cached_property
     def _conditioned(self) -> _Scoring:
@@ -132,8 +142,9 @@ class ExactEngine:
     def prior(self, ev: EvidenceArrays) -> FloatArray:
         """``P(causes = k, risk-factor and age evidence)`` for each patient, shape (N, K).
 
-        Column ``k`` is the configuration in row ``k`` of :attr:`configs`.
+        Column ``k`` is the configuration in row ``k`` of :attr:`configs`. Enumeration only.
         """
+        self._require_enumeration("prior")
         joint = self._plain.plan.joint(ev.age_band, ev.risk_factors)
         out = np.empty_like(joint.values)
         out[joint.order] = joint.values
@@ -141,9 +152,16 @@ class ExactEngine:
 
     # ---- posteriors -------------------------------------------------------------
     def log_likelihood(self, ev: EvidenceArrays) -> FloatArray:
-        """``log P(finding evidence | causes = k)`` for each patient, shape (N, K)."""
-        answers = np.concatenate([ev.findings == 0, ev.findings == 1], axis=1).astype(float)
-        log_likelihood: FloatArray = answers @ self._log_answer_table
+        """``log P(finding evidence | causes = k)`` for each patient, shape (N, K). Enumeration only."""
+        self._require_enumeration("log_likelihood")
+        n_f = len(self.params.findings)
+        # each answer adds its row of the table; the last row (zeros) pads the shorter lists. A matrix
+        # product would also do, but 0 * -inf (an impossible state of an unanswered finding) is NaN.
+        rows = np.where(ev.findings == 0, np.arange(n_f), np.where(ev.findings == 1, np.arange(n_f) + n_f, 2 * n_f))
+        rows.sort(axis=1)
+        log_likelihood = np.zeros((len(ev), self._log_answer_table.shape[1]))
+        for slot in range(int((rows < 2 * n_f).sum(axis=1).max(initial=0))):
+            log_likelihood += self._log_answer_table[rows[:, slot]]
         return log_likelihood
 
     def log_evidence(self, ev: EvidenceArrays, *, chunk_size: int = DEFAULT_CHUNK) -> FloatArray:
@@ -155,6 +173,9 @@ class ExactEngine:
         out = np.empty(len(ev))
         for start in range(0, len(ev), chunk_size):
             part = ev.chunk(start, min(start + chunk_size, len(ev)))
+            if self.method == "factored":
+                out[start:start + len(part)] = np.log(self._factored.score(part, start).evidence)
+                continue
             with np.errstate(divide="ignore"):
                 logits = np.log(self.prior(part)) + self.log_likelihood(part)
             top = logits.max(axis=1)
@@ -166,11 +187,11 @@ class ExactEngine:
         """Return the log P of answered roots that no cause depends on (they are outside the contraction)."""
         p = self.params
         total = np.zeros(len(ev))
-        for r in set(range(len(p.risk_factors))) - set(self._network.roots):
+        for r in set(range(len(p.risk_factors))) - set(self._roots):
             state = ev.risk_factors[:, r]
             total += np.where(state == 1, np.log(p.rf_prevalence[r]), 0.0)
             total += np.where(state == 0, np.log1p(-p.rf_prevalence[r]), 0.0)
-        if -1 not in self._network.roots:
+        if -1 not in self._roots:
             known = ev.age_band >= 0
             total[known] += np.log(p.age_prevalence[ev.age_band[known]])
         return total
@@ -200,23 +221,87 @@ class ExactEngine:
         """
         out = np.empty((len(ev), len(self.params.causes)))
         starts = range(0, len(ev), chunk_size)
+        if self.method == "factored":
+            def run_factored(start: int) -> int:
+                stop = min(start + chunk_size, len(ev))
+                out[start:stop] = self._factored.score(ev.chunk(start, stop), start).posteriors
+                return stop - start
+
+            _run_side_by_side(run_factored, starts, progress)
+            return out
+        # patients with the same risk-factor and age answers go to the same chunks, where the
+        # contraction runs once per distinct pattern: sort the whole batch by pattern first
+        order = np.argsort(self._pattern_code(ev), kind="stable") if len(ev) > chunk_size else np.arange(len(ev))
+        ordered = ev.take(order)
 
         def run(start: int) -> int:
             stop = min(start + chunk_size, len(ev))
-            out[start:stop] = self._chunk_posteriors(ev.chunk(start, stop), start)
+            out[order[start:stop]] = self._chunk_posteriors(ordered.chunk(start, stop), order[start:stop])
             return stop - start
 
-        _run_side_by_side(run, starts, progress)
+        try:
+            _run_side_by_side(run, starts, progress)
+        except ImpossibleEvidenceError:
+            if len(ev) <= chunk_size:
+                raise
+            # name the impossible rows in batch order: score the chunks unsorted to raise the same error
+            for start in starts:
+                stop = min(start + chunk_size, len(ev))
+                self._chunk_posteriors(ev.chunk(start, stop), np.arange(start, stop))
+            raise
         return out
+
+    def _pattern_code(self, ev: EvidenceArrays) -> IntArray:
+        """One integer per patient that identifies their answers on the roots of the network."""
+        code = np.zeros(len(ev), dtype=np.int64)
+        for root, card in zip(self._network.roots, self._network.root_cards, strict=True):
+            code = code * (card + 1) + (ev.age_band + 1 if root < 0 else ev.risk_factors[:, root] + 1)
+        return code
+
+    def _require_enumeration(self, name: str) -> None:
+        if self.method != "enumerate":
+            raise OptionError(
+                f"{name} works on all 2**C cause configurations, which this engine does not enumerate "
+                f"({len(self.params.causes)} causes, method={self.method!r})"
+            )
 
     def _absent_factor(self, part: EvidenceArrays) -> FloatArray:
         """Return ``prod over absent findings f of (1 - q_cf)`` per patient and cause, shape (N, C)."""
         factor: FloatArray = np.exp((part.findings == 0).astype(float) @ self._log_off)
         return factor
 
-    def _chunk_posteriors(self, part: EvidenceArrays, start: int) -> FloatArray:
-        """Posteriors of one chunk (``start`` is its first row, for error messages)."""
-        scoring = self._conditioned if len(part) >= _CONDITIONED_FROM else self._plain
+    def _small_batch(self, part: EvidenceArrays, numbers: IntArray) -> FloatArray:
+        """Posteriors of a few patients: each root-answer pattern's prior (kept across calls) times the likelihood.
+
+        The prior of a pattern, ``P(causes = k, risk-factor and age answers)``, depends on
+        nothing else, so the last :data:`_PRIOR_CACHE` patterns seen are kept: a
+        patient whose pattern was seen before costs one likelihood table and two
+        small matrix products.
+        """
+        code = self._pattern_code(part)
+        with self._cache_lock:
+            cached = [self._prior_cache.get(int(c)) for c in code]
+        missing = [i for i, prior in enumerate(cached) if prior is None]
+        if missing:
+            rows = np.array(missing)
+            joint = self._plain.plan.joint(part.age_band[rows], part.risk_factors[rows])
+            fresh = np.empty_like(joint.values)
+            fresh[joint.order] = joint.values
+            with self._cache_lock:
+                for i, prior in zip(missing, fresh, strict=True):
+                    cached[i] = prior
+                    self._prior_cache[int(code[i])] = prior
+                    self._prior_cache.move_to_end(int(code[i]))
+                while len(self._prior_cache) > _PRIOR_CACHE:
+                    self._prior_cache.popitem(last=False)
+        priors = np.stack([prior for prior in cached if prior is not None])
+        return _posteriors_from(self.log_likelihood(part), priors, self._configs_and_ones, numbers)
+
+    def _chunk_posteriors(self, part: EvidenceArrays, numbers: IntArray) -> FloatArray:
+        """Posteriors of one chunk (``numbers`` are its rows' numbers in the batch, for error messages)."""
+        if len(part) < _CONDITIONED_FROM:
+            return self._small_batch(part, numbers)
+        scoring = self._conditioned
         present = part.findings == 1
         n_present = present.sum(axis=1)
         factor = self._absent_factor(part)
@@ -236,7 +321,7 @@ class ExactEngine:
             rows = joint.order[weak]
             redo = part.take(rows)
             sums[weak, :-1] = _posteriors_from(self.log_likelihood(redo), self.prior(redo),
-                                               self._configs_and_ones, start + rows)
+                                               self._configs_and_ones, numbers[rows])
             sums[weak, -1] = 1.0
         # the division can round one ulp above 1 for a certain cause
         out[joint.order] = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
@@ -264,6 +349,7 @@ class ExactEngine:
             Only patients who answered the finding are recomputed per variant: the
             causes' prior and the other findings' likelihoods are computed once.
         """
+        self._require_enumeration("finding_sweep")
         n_v = len(leaks)
         out = np.empty((n_v, len(ev), len(self.params.causes)))
         log_absent = np.log1p(-leaks)[:, None] + np.log1p(-q) @ self.configs.T  # (V, K)
@@ -297,6 +383,7 @@ class ExactEngine:
         -------
         ndarray, shape (V, N, C)
         """
+        self._require_enumeration("cause_sweep")
         p, net = self.params, self._network
         kept_causes = sorted({*changed, *[int(i) for d in changed for i in np.flatnonzero(p.cause_parent[d])]})
         kept = "".join(net.cause_letters[i] for i in kept_causes)

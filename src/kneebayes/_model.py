@@ -231,8 +231,9 @@ class Model:
             (describe(rule, by_cause, evidence.present) for rule, on in zip(p.rules, fired, strict=True) if on),
             key=lambda flag: -TRIAGE_LEVELS.index(flag.level),
         )
-        probabilities = pd.Series(by_cause, name="probability").sort_values(ascending=False, kind="stable")
-        probabilities.index.name = "cause"
+        ranked = np.argsort(-posteriors, kind="stable")  # highest first, ties in cause order
+        probabilities = pd.Series(posteriors[ranked], index=pd.Index(np.array(p.causes, dtype=object)[ranked],
+                                                                     name="cause"), name="probability")
         return Diagnosis(
             probabilities=probabilities,
             triage=TRIAGE_LEVELS[level],

@@ -1,0 +1,167 @@
+"""The factored engine (Quickscore over variable elimination): agreement with enumeration, pyAgrum and brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import kneebayes
+from kneebayes import _factored
+from kneebayes._batch import UNKNOWN, EvidenceArrays
+from kneebayes._elimination import EliminationPlan, min_fill_order
+from kneebayes._engine import ExactEngine
+from kneebayes._errors import ImpossibleEvidenceError, OptionError
+from kneebayes._factored import FactoredEngine
+from kneebayes._synthetic import sample_evidence, symptom_checker_evidence, synthetic_parameters
+
+gum = pytest.importorskip("pyagrum")
+from kneebayes._pyagrum import pyagrum_posteriors, to_pyagrum  # noqa: E402
+
+
+def _pyagrum_reference(params: kneebayes._parameters.Parameters, ev: EvidenceArrays) -> np.ndarray:
+    inference = gum.LazyPropagation(to_pyagrum(params))
+    inference.setTargets(set(params.causes))
+    return np.array([pyagrum_posteriors(inference, params, ev, i) for i in range(len(ev))])
+
+
+def test_elimination_gives_every_marginal_of_a_random_network() -> None:
+    """The backward pass of a batched elimination equals brute-force marginals on a random factor graph."""
+    rng = np.random.default_rng(0)
+    cards = (3, 2, 2, 2, 2, 2)
+    scopes = [(0,), (0, 1), (1, 2, 3), (0, 3, 4), (2, 5), (4, 5)]  # shared tables
+    scopes += [(v,) for v in range(6)]  # one batched unary factor per variable
+    batched = [False] * 6 + [True] * 6
+    n = 5
+    factors = [rng.random([cards[v] for v in s]) for s in scopes[:6]]
+    factors += [rng.random((n, cards[v])) for v in range(6)]
+    plan = EliminationPlan(cards, scopes, batched, targets=tuple(range(6, 12)))
+    z, grads = plan.run(factors)
+    for row in range(n):
+        joint = np.ones(cards)
+        for s, f, b in zip(scopes, factors, batched, strict=True):
+            table = f[row] if b else f
+            shape = [cards[v] if v in s else 1 for v in range(6)]
+            joint = joint * table.transpose(np.argsort(np.argsort(s))).reshape(shape)
+        assert z[row] == pytest.approx(joint.sum(), rel=1e-12)
+        for v in range(6):
+            marginal = joint.sum(axis=tuple(u for u in range(6) if u != v))
+            assert np.allclose(factors[6 + v][row] * grads[v][row], marginal, rtol=1e-12, atol=0)
+
+
+def test_min_fill_eliminates_a_tree_without_fill_in() -> None:
+    """On a star (a tree), min-fill eliminates the leaves before the hub: no clique grows beyond two variables."""
+    order = min_fill_order((2,) * 5, [(0, 1), (0, 2), (0, 3), (0, 4)])
+    assert order.index(0) >= 3
+
+
+def test_factored_equals_enumeration_on_the_shipped_model(model: kneebayes.Model) -> None:
+    """On the shipped model, Quickscore (and its fallback) equal enumeration to 1e-10, up to 10 present findings."""
+    p = model.parameters
+    ev = sample_evidence(p, 300, max_present=10, answer_rate=0.6, seed=4)
+    rng = np.random.default_rng(4)
+    for row in range(10):  # ten patients with ten present findings each
+        ev.findings[row, rng.choice(len(p.findings), size=10, replace=False)] = 1
+    factored = ExactEngine(p, method="factored")
+    enumerated = ExactEngine(p, method="enumerate")
+    scores = factored._factored.score(ev)
+    assert scores.fallback.any() and not scores.fallback.all()  # both paths are exercised
+    assert int((ev.findings == 1).sum(axis=1).max()) > _factored.MAX_QUICKSCORE
+    assert np.abs(factored.posteriors(ev) - enumerated.posteriors(ev)).max() < 1e-10
+    assert np.abs(factored.log_evidence(ev) - enumerated.log_evidence(ev)).max() < 1e-10
+    checker = symptom_checker_evidence(p, 200, seed=5)
+    assert np.abs(factored.posteriors(checker) - enumerated.posteriors(checker)).max() < 1e-10
+
+
+def test_factored_equals_pyagrum_on_the_shipped_model(model: kneebayes.Model) -> None:
+    """The factored engine agrees with pyAgrum's LazyPropagation, an independent exact engine, to 1e-9."""
+    p = model.parameters
+    ev = sample_evidence(p, 25, max_present=10, answer_rate=0.6, seed=6)
+    assert np.abs(ExactEngine(p, method="factored").posteriors(ev) - _pyagrum_reference(p, ev)).max() < 1e-9
+
+
+def test_24_cause_network_equals_pyagrum() -> None:
+    """A synthetic network built like the shipped one, 24 causes and 20 roots, runs (no refusal) and equals pyAgrum.
+
+    Findings have up to 12 parents; the patients have 1 to 8 present findings and the guard sends
+    some to the exact fallback.
+    """
+    p = synthetic_parameters(n_causes=24, n_risk_factors=20, n_findings=30, max_finding_parents=12, seed=2)
+    assert int(p.rf_parent.any(axis=0).sum()) == 20 and int(p.q.astype(bool).sum(axis=0).max()) > 8
+    ev = sample_evidence(p, 12, answer_rate=0.4, seed=2)
+    engine = ExactEngine(p)
+    assert engine.method == "factored"
+    ours = engine.posteriors(ev)
+    assert int((ev.findings == 1).sum(axis=1).max()) >= 8
+    assert engine._factored.score(ev).fallback.any()
+    assert np.abs(ours - _pyagrum_reference(p, ev)).max() < 1e-9
+
+
+def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard only chooses between two exact computations: forcing either one gives the same posteriors."""
+    p = model.parameters
+    ev = sample_evidence(p, 60, max_present=4, seed=7)
+    engine = FactoredEngine(p)
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)
+    forced = engine.score(ev)
+    assert forced.fallback[(ev.findings == 1).any(axis=1)].all()
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION", np.inf)
+    quick = engine.score(ev)
+    assert not quick.fallback.any()
+    assert np.abs(forced.posteriors - quick.posteriors).max() < 1e-10
+    assert np.abs(forced.evidence / quick.evidence - 1).max() < 1e-10
+
+
+def test_guard_trips_on_heavy_evidence(model: kneebayes.Model) -> None:
+    """Ten present findings cancel too much in inclusion-exclusion: the guard sends such patients to the fallback."""
+    p = model.parameters
+    findings = np.full((1, len(p.findings)), UNKNOWN, dtype=np.int8)
+    findings[0, :10] = 1
+    ev = EvidenceArrays(findings, np.full((1, len(p.risk_factors)), UNKNOWN, dtype=np.int8), np.array([UNKNOWN]))
+    scores = FactoredEngine(p).score(ev)
+    assert scores.fallback[0]
+    assert np.abs(scores.posteriors - ExactEngine(p, method="enumerate").posteriors(ev)).max() < 1e-10
+
+
+def test_factored_impossible_evidence_names_the_row() -> None:
+    """A finding with no leak and no possible cause present makes the evidence impossible: a clear error."""
+    p = synthetic_parameters(n_causes=4, n_risk_factors=3, n_findings=3, seed=0)
+    leak = p.leak.copy()
+    leak[0] = 0.0
+    q = p.q.copy()
+    q[:, 0] = 0.0
+    q[0, 0] = 0.5
+    params = kneebayes._parameters.replace(p, leak=leak, q=q, intercept=np.array([-800.0, -1, -1, -1]))
+    findings = np.full((3, 3), UNKNOWN, dtype=np.int8)
+    findings[2, 0] = 1
+    ev = EvidenceArrays(findings, np.full((3, 3), UNKNOWN, dtype=np.int8), np.full(3, UNKNOWN, dtype=np.int64))
+    with pytest.raises(ImpossibleEvidenceError, match=r"row\(s\) 2 "):
+        ExactEngine(params, method="factored").posteriors(ev)
+
+
+def test_enumeration_only_methods_refuse_a_factored_engine() -> None:
+    """prior() needs all 2**C configurations: a factored engine says so instead of allocating them."""
+    engine = ExactEngine(synthetic_parameters(n_causes=24, seed=3))
+    ev = sample_evidence(engine.params, 2, seed=1)
+    with pytest.raises(OptionError, match="2\\*\\*C cause configurations"):
+        engine.prior(ev)
+    with pytest.raises(OptionError, match="method='factored'"):
+        ExactEngine(engine.params, method="enumerate")
+
+
+def test_quickscore_terms_are_inclusion_exclusion() -> None:
+    """On a two-cause network by hand: P(f1, f2 present) from the expansion equals direct enumeration."""
+    p = synthetic_parameters(n_causes=2, n_risk_factors=1, n_findings=2, max_cause_parents=1, seed=5)
+    findings = np.ones((1, 2), dtype=np.int8)
+    ev = EvidenceArrays(findings, np.full((1, 1), UNKNOWN, dtype=np.int8), np.array([UNKNOWN]))
+    total = 0.0
+    for age, r, c0, c1 in itertools.product(range(len(p.age_bands)), (0, 1), (0, 1), (0, 1)):
+        weight = p.age_prevalence[age] * (p.rf_prevalence[0] if r else 1 - p.rf_prevalence[0])
+        states = np.array([[c0, c1]], dtype=float)
+        for c, value in ((0, c0), (1, c1)):
+            on = p.cause_probability(c, np.array([age]), np.array([[float(r)]]), states)[0]
+            weight *= on if value else 1 - on
+        absent = (1 - p.leak) * np.prod(np.where(states.T == 1, 1 - p.q, 1.0), axis=0)
+        total += weight * np.prod(1 - absent)
+    assert FactoredEngine(p).score(ev).evidence[0] == pytest.approx(total, rel=1e-12)
