@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -132,7 +133,7 @@ def test_factored_impossible_evidence_names_the_row() -> None:
     q = p.q.copy()
     q[:, 0] = 0.0
     q[0, 0] = 0.5
-    params = kneebayes._parameters.replace(p, leak=leak, q=q, intercept=np.array([-800.0, -1, -1, -1]))
+    params = replace(p, leak=leak, q=q, intercept=np.array([-800.0, -1, -1, -1]))
     findings = np.full((3, 3), UNKNOWN, dtype=np.int8)
     findings[2, 0] = 1
     ev = EvidenceArrays(findings, np.full((3, 3), UNKNOWN, dtype=np.int8), np.full(3, UNKNOWN, dtype=np.int64))

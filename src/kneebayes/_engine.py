@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Literal
@@ -88,6 +88,9 @@ class ExactEngine:
         elimination (any number of causes; :mod:`kneebayes._factored`). ``"auto"``
         enumerates up to :data:`ENUMERATE_UP_TO` causes. Both are exact. :meth:`prior`,
         :meth:`log_likelihood` and the sweeps need enumeration.
+    like : ExactEngine, optional
+        An engine of the same structure (other numbers) whose contraction plans
+        are reused instead of planning again (see :meth:`posteriors_under`).
 
     Examples
     --------
@@ -97,7 +100,10 @@ class ExactEngine:
     (4096, 'enumerate')
     """
 
-    def __init__(self, params: Parameters, *, method: Method = "auto") -> None:
+    _factored: FactoredEngine
+    _plain: _Scoring
+
+    def __init__(self, params: Parameters, *, method: Method = "auto", like: ExactEngine | None = None) -> None:
         self.params = params
         n_c = len(params.causes)
         enumerable = n_c <= MAX_CAUSES and 1 + len(params.risk_factors) + n_c <= 51  # 51 einsum labels besides "n"
@@ -113,15 +119,17 @@ class ExactEngine:
         #: ``"enumerate"`` (all ``2**C`` cause configurations) or ``"factored"`` (Quickscore over elimination).
         self.method: Method = method
         self.n_configurations = 1 << n_c
+        self._like = like if like is not None and like.method == method else None
         if method == "factored":
-            self._factored = FactoredEngine(params)
+            self._factored = FactoredEngine(params, plan=None if self._like is None else self._like._factored.plan)
             self._roots = self._factored.roots
             return
         self._network = network(params)
         self._roots = self._network.roots
         self._prior_cache: OrderedDict[int, FloatArray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._plain = _Scoring(ConditionedPlan(params, self._network, ()), params)
+        self._plain = _Scoring(ConditionedPlan(params, self._network, ()) if self._like is None else
+                               self._like._plain.plan.with_numbers(params, self._network), params)
         #: Row ``k`` holds each cause's state in configuration ``k`` (the columns of :meth:`prior`).
         self.configs = self._plain.plan.configs
         self._configs_and_ones = self._plain.configs_and_ones
@@ -135,8 +143,52 @@ class ExactEngine:
     @cached_property
     def _conditioned(self) -> _Scoring:
         """The plan for batches, conditioned on the roots that cut its cost most (chosen once, on first use)."""
+        if self._like is not None:  # the same structure: reuse its plan with these numbers
+            return _Scoring(self._like._conditioned.plan.with_numbers(self.params, self._network), self.params)
         plan = ConditionedPlan(self.params, self._network, choose_conditioning(self._network))
         return _Scoring(plan, self.params)
+
+    def posteriors_under(self, ev: EvidenceArrays, variants: Sequence[Parameters]) -> FloatArray:
+        """Posteriors of the same patients under many parameter sets of this engine's structure.
+
+        This is the entry point for uncertainty and sensitivity analysis: each
+        variant (for example a draw from :func:`~kneebayes._parameters.draw_parameters`)
+        reuses this engine's contraction plans, so a variant costs its tables and
+        the scoring itself, not a new plan.
+
+        Parameters
+        ----------
+        ev : EvidenceArrays
+            The patients (N).
+        variants : sequence of Parameters
+            D parameter sets with the same causes, roots, findings and edges as this engine's.
+
+        Returns
+        -------
+        ndarray, shape (D, N, C)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from kneebayes import load_model
+        >>> from kneebayes._parameters import draw_parameters
+        >>> from kneebayes._synthetic import symptom_checker_evidence
+        >>> model = load_model()
+        >>> draws = draw_parameters(model.priors, model.parameters, 3, seed=0)
+        >>> engine = ExactEngine(model.parameters)
+        >>> engine.posteriors_under(symptom_checker_evidence(model.parameters, 5), draws).shape
+        (3, 5, 12)
+        """
+        out = np.empty((len(variants), len(ev), len(self.params.causes)))
+        for d, variant in enumerate(variants):
+            if (variant.rf_parent.shape != self.params.rf_parent.shape
+                    or not np.array_equal(variant.rf_parent, self.params.rf_parent)
+                    or not np.array_equal(variant.age_parent, self.params.age_parent)
+                    or not np.array_equal(variant.cause_parent, self.params.cause_parent)
+                    or not np.array_equal(variant.q > 0, self.params.q > 0)):
+                raise OptionError(f"variant {d} does not have this engine's structure (its edges differ)")
+            out[d] = ExactEngine(variant, method=self.method, like=self).posteriors(ev)
+        return out
 
     # ---- the causes' prior given risk factors ------------------------------------
     def prior(self, ev: EvidenceArrays) -> FloatArray:

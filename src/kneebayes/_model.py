@@ -15,7 +15,7 @@ from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
 from ._errors import EvidenceError, OptionError, PriorsError, Problem, UnknownIdError
 from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
-from ._parameters import CalibrationError, Parameters, compile_parameters, with_cause_number
+from ._parameters import CalibrationError, Parameters, compile_parameters, parameters_from_numbers, with_cause_number
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
@@ -356,8 +356,9 @@ class Model:
         recomputed per value. A cause's numbers (``odds_ratio``, ``base_rate``)
         change only its table and its cause descendants' (recalibrated): the rest
         of the network is contracted once and each value costs a small product
-        per patient. Other numbers (prevalences, age shares) rebuild the model
-        from re-validated priors for each value.
+        per patient. A risk factor's prevalence re-solves every intercept for all
+        values at once and reuses the contraction plans. Age shares rebuild the
+        model from re-validated priors for each value.
 
         Examples
         --------
@@ -389,6 +390,17 @@ class Model:
                     self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
                 edits = [with_cause_number(self.parameters, kind, target, float(v)) for v in grid]
                 posteriors = self._engine.cause_sweep(ev, [edit for edit, _ in edits], edits[0][1])
+            elif kind == "prevalence":
+                # a risk factor's prevalence changes only numbers: every intercept is re-solved for all
+                # values together and the contraction plans are reused (no priors validated per value)
+                for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
+                    self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
+                column = int(np.flatnonzero((numbers.index.get_level_values("kind") == kind)
+                                            & (numbers.index.get_level_values("target") == target))[0])
+                table = np.tile(numbers["value"].to_numpy(dtype=float), (len(grid), 1))
+                table[:, column] = grid
+                variants = parameters_from_numbers(self.priors, self.parameters, table)
+                posteriors = self._engine.posteriors_under(ev, variants)
             else:
                 posteriors = np.stack([
                     Model.from_priors(
