@@ -30,6 +30,8 @@ class Diagnosis:
         The ids reported present and absent.
     age : float or None
         The age given, in years.
+    sex : {"female", "male"} or None
+        The sex given; None when unknown (summed over).
     engine : str
         The inference engine used.
 
@@ -52,6 +54,7 @@ class Diagnosis:
     engine: str = "numpy"
     labels: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     care: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    sex: str | None = None
 
     @property
     def top(self) -> str:
@@ -91,7 +94,8 @@ class Diagnosis:
                 {"id": f.id, "level": f.level, "message": f.message, "why": f.why} for f in self.red_flags
             ],
             "probabilities": {str(k): float(v) for k, v in self.probabilities.items()},
-            "evidence": {"present": list(self.present), "absent": list(self.absent), "age": self.age},
+            "evidence": {"present": list(self.present), "absent": list(self.absent), "age": self.age,
+                         "sex": self.sex},
             "engine": self.engine,
             "disclaimer": _display.DISCLAIMER,
         }

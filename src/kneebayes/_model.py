@@ -13,8 +13,8 @@ import pandas as pd
 
 from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
-from ._errors import EvidenceError, OptionError, PriorsError, Problem, UnknownIdError
-from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
+from ._errors import EvidenceError, InvalidSexError, OptionError, PriorsError, Problem, UnknownIdError
+from ._evidence import MAX_AGE, Evidence, check_age, check_sex, make_evidence
 from ._parameters import CalibrationError, Parameters, compile_parameters, parameters_from_numbers, with_cause_number
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
@@ -85,8 +85,12 @@ class Model:
     # ---- ids ---------------------------------------------------------------------
     @property
     def observable(self) -> tuple[str, ...]:
-        """Ids a person can report: findings (symptoms, red flags), then risk factors."""
-        return self.parameters.findings + self.parameters.risk_factors
+        """Ids a person can report: findings (symptoms, red flags), then risk factors.
+
+        The sex node is not among them: it is set with ``sex=``.
+        """
+        p = self.parameters
+        return p.findings + tuple(r for r in p.risk_factors if r != p.sex)
 
     @property
     def causes(self) -> tuple[str, ...]:
@@ -132,12 +136,13 @@ class Model:
 
     # ---- diagnosis -----------------------------------------------------------------
     def evidence(self, present: Iterable[str] | None = None, absent: Iterable[str] | None = None,
-                 age: float | None = None) -> Evidence:
+                 age: float | None = None, *, sex: str | None = None) -> Evidence:
         """Validate evidence against this model's ids (see :meth:`diagnose`)."""
         p = self.parameters
         return make_evidence(
             present, absent, age, observable=self.observable, causes=p.causes,
             band_for_age=lambda years: p.age_bands[p.age_band_index(years)],
+            sex=sex, sex_modelled=p.sex is not None,
         )
 
     def diagnose(
@@ -146,6 +151,7 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         *,
+        sex: str | None = None,
         engine: Engine = "numpy",
     ) -> Diagnosis:
         """Posterior probability of every cause, triage and red flags for one person.
@@ -163,6 +169,9 @@ class Model:
             unknown and summed over.
         age : float, optional
             Age in years, 0 to 120. Unknown when None.
+        sex : {"female", "male"}, optional
+            The person's sex. Unknown when None, and then summed over at its
+            prevalence among people with pain behind the knee, like an unknown age.
         engine : {"numpy", "pgmpy"}
             ``"numpy"`` (default) is kneebayes' exact engine; ``"pgmpy"`` runs
             pgmpy's VariableElimination, the reference. Both are exact.
@@ -182,6 +191,9 @@ class Model:
             The same id both present and absent.
         InvalidAgeError
             An age that is not a number in [0, 120].
+        InvalidSexError
+            A sex other than "female", "male" or None (with a "did you mean"), or
+            ``"female"`` given as a finding id.
         ImpossibleEvidenceError
             Evidence with probability zero under the model.
 
@@ -191,8 +203,10 @@ class Model:
         >>> result = load_model().diagnose(present=["calf_swelling", "recent_immobility"], age=64)
         >>> result.triage
         'urgent'
+        >>> load_model().diagnose(present=["pulsating_lump", "cold_pale_foot"], age=72, sex="male").triage
+        'emergency'
         """
-        evidence = self.evidence(present, absent, age)
+        evidence = self.evidence(present, absent, age, sex=sex)
         if engine == "numpy":
             posteriors = self._engine.posteriors(self._arrays([evidence]))[0]
         elif engine == "pgmpy":
@@ -219,6 +233,8 @@ class Model:
                         rfs[n, r_index[ident]] = value
             if ev.age is not None:
                 age[n] = p.age_band_index(ev.age)
+            if ev.sex is not None and p.sex is not None:
+                rfs[n, r_index[p.sex]] = 1 if ev.sex == "female" else 0
         return EvidenceArrays(findings, rfs, age)
 
     def _result(self, evidence: Evidence, posteriors: np.ndarray, engine: str) -> Diagnosis:
@@ -241,6 +257,7 @@ class Model:
             present=evidence.present,
             absent=evidence.absent,
             age=evidence.age,
+            sex=evidence.sex,
             engine=engine,
             labels={c: p.labels[c] for c in p.causes},
             care=dict(zip(p.causes, p.care, strict=True)),
@@ -262,8 +279,9 @@ class Model:
             One row per patient. Columns are finding or risk-factor ids holding
             True (present), False (absent) or missing (unknown; NaN, None or
             pandas NA); 1 and 0 are accepted for True and False. An optional
-            ``age`` column holds years (missing = unknown). Ids without a column
-            are unknown.
+            ``age`` column holds years (missing = unknown) and an optional ``sex``
+            column ``"female"`` or ``"male"`` (missing = unknown). Ids without a
+            column are unknown.
         chunk_size : int
             Patients processed at once; memory grows with it.
         progress : bool
@@ -278,9 +296,11 @@ class Model:
         Raises
         ------
         UnknownIdError
-            A column that is neither an id nor ``age``.
+            A column that is neither an id nor ``age`` or ``sex``.
         EvidenceError
             A value that is not True, False, 1, 0 or missing.
+        InvalidSexError
+            A ``sex`` value that is not "female", "male" or missing.
 
         Examples
         --------
@@ -302,7 +322,8 @@ class Model:
                 posteriors = self._engine.posteriors(ev, chunk_size=chunk_size, progress=update)
         else:
             posteriors = self._engine.posteriors(ev, chunk_size=chunk_size)
-        present = np.concatenate([ev.findings == 1, ev.risk_factors == 1], axis=1)
+        reportable = [j for j, r in enumerate(p.risk_factors) if r != p.sex]
+        present = np.concatenate([ev.findings == 1, ev.risk_factors[:, reportable] == 1], axis=1)
         fired = fired_matrix(p.rules, self.observable, present, p.causes, posteriors)
         level = triage_codes(p.rules, fired, p.care, posteriors, p.care_threshold)
         out = pd.DataFrame(posteriors, index=frame.index, columns=list(p.causes))
@@ -395,9 +416,9 @@ class Model:
                 # values together and the contraction plans are reused (no priors validated per value)
                 for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
                     self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
-                column = int(np.flatnonzero((numbers.index.get_level_values("kind") == kind)
-                                            & (numbers.index.get_level_values("target") == target))[0])
-                table = np.tile(numbers["value"].to_numpy(dtype=float), (len(grid), 1))
+                column = int(np.flatnonzero((known.index.get_level_values("kind") == kind)
+                                            & (known.index.get_level_values("target") == target))[0])
+                table = np.tile(known["value"].to_numpy(dtype=float), (len(grid), 1))
                 table[:, column] = grid
                 variants = parameters_from_numbers(self.priors, self.parameters, table)
                 posteriors = self._engine.posteriors_under(ev, variants)
@@ -448,7 +469,7 @@ class Model:
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         if repeated:
             raise EvidenceError(f"diagnose_many got the same column more than once: {', '.join(repeated)}")
-        bad = [column for column in frame.columns if column != "age" and (
+        bad = [column for column in frame.columns if column not in ("age", "sex") and (
             not isinstance(column, str) or column not in allowed)]
         if bad:
             names = [str(column) for column in bad]
@@ -483,7 +504,26 @@ class Model:
                     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
                         continue
                     age[i] = p.age_band_index(check_age(value))  # type: ignore[arg-type]
-        return EvidenceArrays(states(p.findings), states(p.risk_factors), age)
+        rfs = states(p.risk_factors)
+        if "sex" in frame.columns:
+            if p.sex is None:
+                check_sex("female" if frame["sex"].notna().any() else None, modelled=False)
+            else:
+                rfs[:, p.risk_factors.index(p.sex)] = _sex_states(frame["sex"])
+        return EvidenceArrays(states(p.findings), rfs, age)
+
+
+def _sex_states(column: pd.Series) -> np.ndarray:
+    """Map a column of "female"/"male"/missing to 1/0/-1, or raise InvalidSexError naming the row."""
+    out = np.full(len(column), UNKNOWN, dtype=np.int8)
+    for i, value in enumerate(column.to_numpy(dtype=object)):
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            continue
+        try:
+            out[i] = 1 if check_sex(value) == "female" else 0
+        except InvalidSexError as err:
+            raise InvalidSexError(f"column 'sex', row {column.index[i]!r}: {err}") from None
+    return out
 
 
 def _column_states(column: pd.Series, ident: str) -> np.ndarray:

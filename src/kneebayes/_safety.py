@@ -2,7 +2,9 @@
 
 The warning signs the two source articles name (signs of infection and fever,
 difficulty breathing, chest pain, pain too severe to move or bear weight, sudden
-swelling or warmth of the leg) and the DVT rules live here, in code. A priors
+swelling or warmth of the leg), a cold, pale or numb foot (a blocked artery) and
+the DVT rules live here, in code, with the care of the causes that must never be
+triaged below ``urgent`` (DVT, septic arthritis, popliteal aneurysm). A priors
 folder may add rules and raise levels, never remove or lower these:
 
 * :func:`floor_problems` is called by validation and refuses, with a located
@@ -81,6 +83,12 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
         "article000;nice_ng158",
     ),
     RedFlagRule(
+        "cold_pale_foot", "emergency", ("cold_pale_foot",), None, None,
+        "Call emergency services now. A cold, pale, or numb and weak foot or lower leg can mean the artery behind "
+        "the knee is blocked; the leg needs treatment within hours.",
+        "nhs_highland_ali;devon_ali",
+    ),
+    RedFlagRule(
         "dvt_probable", "urgent", (), "dvt", 0.15,
         "Get medical care today. Your answers fit a blood clot in a leg vein (DVT), which needs an ultrasound "
         "scan within hours.",
@@ -96,7 +104,7 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
 )
 
 #: Causes whose own care level a priors folder cannot lower.
-FLOOR_CARE: dict[str, str] = {"dvt": "urgent"}
+FLOOR_CARE: dict[str, str] = {"dvt": "urgent", "septic_arthritis": "urgent", "popliteal_aneurysm": "urgent"}
 
 #: Rules that exist only in code (their condition cannot be written in red_flags.csv).
 CODE_ONLY: frozenset[str] = frozenset({"dvt_wells"})

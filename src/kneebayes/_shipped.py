@@ -20,6 +20,7 @@ def diagnose(
     absent: Iterable[str] | None = None,
     age: float | None = None,
     *,
+    sex: str | None = None,
     engine: Engine = "numpy",
 ) -> Diagnosis:
     """Diagnose with the shipped priors; see :meth:`kneebayes.Model.diagnose`.
@@ -28,5 +29,7 @@ def diagnose(
     --------
     >>> diagnose(present=["difficulty_breathing"]).triage
     'emergency'
+    >>> diagnose(present=["pulsating_lump"], age=72, sex="male").top
+    'popliteal_aneurysm'
     """
-    return shipped_model().diagnose(present, absent, age, engine=engine)
+    return shipped_model().diagnose(present, absent, age, sex=sex, engine=engine)
