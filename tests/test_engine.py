@@ -302,3 +302,37 @@ def test_small_batches_reuse_pattern_priors_exactly(model: kneebayes.Model, monk
     assert np.abs(first - batched[:40]).max() < 1e-12
     pairs = engine.posteriors(ev.take(np.array([0, 0, 7])))  # a repeated pattern within one small batch
     assert np.abs(pairs - batched[[0, 0, 7]]).max() < 1e-12
+
+
+def test_conditioning_a_one_table_network_on_its_only_root(tmp_path: Path) -> None:
+    """One cause with one root parent, conditioned on that root, leaves one term: the plan still works.
+
+    (Found by the property test above under load: the last step needs two operands.)
+    """
+    files = {
+        **small_models_base(),
+        "cause_risks.csv": "cause,factor,odds_ratio,low,high,source\nc0,r0,3.0,0.01,100,paper2020\n",
+    }
+    params = kneebayes.load_model(write_priors(tmp_path / "one", files)).parameters
+    net = network(params)
+    ev = _random_batch(params, 6, 1)
+    plain = ConditionedPlan(params, net, ())
+    plan = ConditionedPlan(params, net, (0,))
+    np.testing.assert_allclose(_in_patient_order(plan.joint(ev.age_band, ev.risk_factors)),
+                               _in_patient_order(plain.joint(ev.age_band, ev.risk_factors)), rtol=1e-13)
+
+
+def small_models_base() -> dict[str, str]:
+    """Return a valid folder with one cause c0, one risk factor r0 and one unlinked finding f0."""
+    return {
+        "vocabulary.csv": "kind,id,label,question\ncause,c0,c0,\nsymptom,f0,f0,f0?\nrisk_factor,r0,r0,r0?\n",
+        "references.csv": "key,authors,year,title,journal,checked,numbers\n" + REF,
+        "causes.csv": "id,base_rate,low,high,care,care_source,source\n"
+                      "c0,0.5,0.001,0.999,see_doctor,paper2020,paper2020\n",
+        "risk_factors.csv": "id,prevalence,low,high,source\nr0,0.5,0.001,0.999,paper2020\n",
+        "age_bands.csv": "id,min_age,max_age,prevalence,low,high,source\nall,0,121,1.0,1.0,1.0,paper2020\n",
+        "findings.csv": "id,leak,low,high,source\nf0,0.25,0.0001,0.5,paper2020\n",
+        "finding_links.csv": "finding,cause,probability,low,high,source\n",
+        "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source\n",
+        "settings.csv": "name,value,low,high,source\ncare_threshold,0.3,0.2,0.5,paper2020\n",
+    }

@@ -101,7 +101,6 @@ class ExactEngine:
     """
 
     _factored: FactoredEngine
-    _plain: _Scoring
 
     def __init__(self, params: Parameters, *, method: Method = "auto", like: ExactEngine | None = None) -> None:
         self.params = params
@@ -128,23 +127,49 @@ class ExactEngine:
         self._roots = self._network.roots
         self._prior_cache: OrderedDict[int, FloatArray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._plain = _Scoring(ConditionedPlan(params, self._network, ()) if self._like is None else
-                               self._like._plain.plan.with_numbers(params, self._network), params)
-        #: Row ``k`` holds each cause's state in configuration ``k`` (the columns of :meth:`prior`).
-        self.configs = self._plain.plan.configs
-        self._configs_and_ones = self._plain.configs_and_ones
         self._log_off = np.ascontiguousarray(np.log1p(-params.q).T)  # (F, C)
-        self.log_absent = self._plain.log_absent.T  # (K, F)
-        self.log_present = _log1mexp(self.log_absent)
-        # rows: each finding absent, then each present, then zeros (2F + 1, K)
-        self._log_answer_table = np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T,
-                                                                 np.zeros((1, self.n_configurations))]))
+        # the tables below are built on first use: a variant scored in a large batch needs none of them
+
+    @cached_property
+    def _plain(self) -> _Scoring:
+        """The unconditioned plan (small batches, :meth:`prior`)."""
+        if self._like is not None:  # the same structure: reuse its plan with these numbers
+            return _Scoring(self._like._plain.plan.with_numbers(self.params, self._network), self.params,
+                            like=self._like._plain)
+        return _Scoring(ConditionedPlan(self.params, self._network, ()), self.params)
+
+    @property
+    def configs(self) -> FloatArray:
+        """Row ``k`` holds each cause's state in configuration ``k`` (the columns of :meth:`prior`)."""
+        return self._plain.plan.configs
+
+    @property
+    def _configs_and_ones(self) -> FloatArray:
+        return self._plain.configs_and_ones
+
+    @cached_property
+    def log_absent(self) -> FloatArray:
+        """``log P(finding f absent | causes = k)``, shape (K, F), columns of :meth:`prior`."""
+        return self._plain.log_absent.T
+
+    @cached_property
+    def log_present(self) -> FloatArray:
+        """``log P(finding f present | causes = k)``, shape (K, F)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _log1mexp(self.log_absent)
+
+    @cached_property
+    def _log_answer_table(self) -> FloatArray:
+        """Rows: each finding absent, then each present, then zeros, shape (2F + 1, K)."""
+        return np.ascontiguousarray(np.vstack([self.log_absent.T, self.log_present.T,
+                                               np.zeros((1, self.n_configurations))]))
 
     @cached_property
     def _conditioned(self) -> _Scoring:
         """The plan for batches, conditioned on the roots that cut its cost most (chosen once, on first use)."""
         if self._like is not None:  # the same structure: reuse its plan with these numbers
-            return _Scoring(self._like._conditioned.plan.with_numbers(self.params, self._network), self.params)
+            return _Scoring(self._like._conditioned.plan.with_numbers(self.params, self._network), self.params,
+                            like=self._like._conditioned)
         plan = ConditionedPlan(self.params, self._network, choose_conditioning(self._network))
         return _Scoring(plan, self.params)
 
@@ -539,12 +564,18 @@ class ExactEngine:
 class _Scoring:
     """A contraction plan with the tables that score findings in its configuration order."""
 
-    def __init__(self, plan: ConditionedPlan, params: Parameters) -> None:
+    def __init__(self, plan: ConditionedPlan, params: Parameters, like: _Scoring | None = None) -> None:
         self.plan = plan
-        #: ``log_absent[f, k] = log P(finding f absent | causes = k)``.
-        self.log_absent = np.log1p(-params.leak)[:, None] + np.log1p(-params.q).T @ plan.configs.T  # (F, K)
+        # a link or leak of probability 1 gives log(0) = -inf on purpose (such states are impossible);
+        # tables may be built lazily in worker threads, which do not inherit the caller's error state
+        with np.errstate(divide="ignore", invalid="ignore"):
+            #: ``log_absent[f, k] = log P(finding f absent | causes = k)``.
+            self.log_absent: FloatArray = np.log1p(-params.leak)[:, None] + np.log1p(-params.q).T @ plan.configs.T
         #: ``present[f, k] = P(finding f present | causes = k)``, without cancellation.
         self.present = np.ascontiguousarray(-np.expm1(self.log_absent))
+        if like is not None:  # the same configurations
+            self.configs_and_ones: FloatArray = like.configs_and_ones
+            return
         self.configs_and_ones = np.hstack([plan.configs, np.ones((len(plan.configs), 1))])
 
 
