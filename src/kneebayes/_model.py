@@ -379,7 +379,10 @@ class Model:
         of the network is contracted once and each value costs a small product
         per patient. A risk factor's prevalence re-solves every intercept for all
         values at once and reuses the contraction plans. Age shares rebuild the
-        model from re-validated priors for each value.
+        model from re-validated priors for each value. The finding and cause
+        shortcuts need the enumerating engine (at most 16 causes); on a larger
+        model, such as the shipped one with 18 causes, those numbers too rebuild
+        the model for each value (exact, slower).
 
         Examples
         --------
@@ -400,12 +403,19 @@ class Model:
         if not isinstance(kind, str) or not isinstance(target, str) or (kind, target) not in known.index:
             self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
         ev = self._frame_arrays(frame)
+        # the fast finding and cause sweeps work on all 2**C cause configurations; a model the engine does not
+        # enumerate (more than 16 causes) rebuilds the model for each value instead (exact, slower)
+        enumerated = self._engine.method == "enumerate"
+        bounds = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
+        low, high = float(bounds[0]), float(bounds[1])
         if kind in ("leak", "finding_probability"):
-            posteriors = self._finding_sweep(ev, kind, target, grid)
+            f, leaks, q = self._finding_numbers(kind, target, grid)  # checks every value first
+            if enumerated:
+                posteriors = self._engine.finding_sweep(ev, f, leaks, q)
+            else:
+                posteriors = self._rebuilt_sweep(ev, kind, target, grid, low, high)
         else:
-            bounds = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
-            low, high = float(bounds[0]), float(bounds[1])
-            if kind in ("odds_ratio", "base_rate"):
+            if kind in ("odds_ratio", "base_rate") and enumerated:
                 # a cause-side number changes only its cause's table (and its descendants'): contract the rest once
                 for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
                     self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
@@ -423,19 +433,25 @@ class Model:
                 variants = parameters_from_numbers(self.priors, self.parameters, table)
                 posteriors = self._engine.posteriors_under(ev, variants)
             else:
-                posteriors = np.stack([
-                    Model.from_priors(
-                        self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
-                    )._engine.posteriors(ev)
-                    for v in grid
-                ])
+                posteriors = self._rebuilt_sweep(ev, kind, target, grid, low, high)
         patient_level = str(frame.index.name) if frame.index.name is not None else "patient"
         index: pd.MultiIndex = pd.MultiIndex.from_product(
             [grid.tolist(), frame.index.tolist()], names=["value", patient_level]
         )
         return pd.DataFrame(posteriors.reshape(-1, len(self.causes)), index=index, columns=list(self.causes))
 
-    def _finding_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray) -> np.ndarray:
+    def _rebuilt_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray,
+                       low: float, high: float) -> np.ndarray:
+        """Posteriors under each value, from a model rebuilt from re-validated priors (any engine)."""
+        return np.stack([
+            Model.from_priors(
+                self.priors.with_value(kind, target, float(v), low=min(low, float(v)), high=max(high, float(v)))
+            )._engine.posteriors(ev)
+            for v in grid
+        ])
+
+    def _finding_numbers(self, kind: str, target: str, grid: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """Check a finding sweep's values; return the finding's index, its leak and its q table per value."""
         p = self.parameters
         links = self.priors.finding_links["probability"]
         finding, _, cause = target.partition("|")
@@ -459,7 +475,7 @@ class Model:
                 f"finding's probability must stay above its leak; got {[float(v) for v in grid]}"
             )
         q = np.where(linked, 1.0 - (1.0 - probability) / (1.0 - leaks[:, None]), 0.0)
-        return self._engine.finding_sweep(ev, f, leaks, q)
+        return f, leaks, q
 
     def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
         if not isinstance(frame, pd.DataFrame):
