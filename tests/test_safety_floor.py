@@ -155,7 +155,8 @@ def test_textbook_clot_is_urgent_even_when_dvt_is_made_rare(copy: Path) -> None:
     assert "calf_swelling" in why and "recent_immobility" in why
 
 
-@pytest.mark.parametrize("pair", [("calf_swelling", "recent_immobility"), ("calf_swelling", "sudden_leg_swelling")])
+@pytest.mark.parametrize("pair", [("calf_swelling", "recent_immobility"), ("calf_swelling", "sudden_leg_swelling"),
+                                  ("previous_dvt", "active_cancer"), ("previous_dvt", "calf_swelling")])
 def test_two_wells_items_fire_the_rule_and_one_does_not(model: Model, pair: tuple[str, str]) -> None:
     both = model.diagnose(present=list(pair))
     assert "dvt_wells" in [f.id for f in both.red_flags]
@@ -164,10 +165,11 @@ def test_two_wells_items_fire_the_rule_and_one_does_not(model: Model, pair: tupl
     assert "dvt_wells" not in [f.id for f in one.red_flags]
 
 
-def test_wells_items_are_ids_the_model_knows_or_future_ones(model: Model) -> None:
-    known = set(model.observable)
-    assert {"calf_swelling", "sudden_leg_swelling", "recent_immobility"} <= known
-    assert set(WELLS_ITEMS) - known <= {"previous_dvt", "active_cancer"}
+def test_wells_items_are_ids_the_model_knows(model: Model) -> None:
+    """Every self-reportable Wells item is in the shipped vocabulary (previous DVT and active cancer since issue 13)."""
+    assert set(WELLS_ITEMS) <= set(model.observable)
+    rule = next(r for r in model.parameters.rules if r.id == "dvt_wells")
+    assert set(rule.when_present) == set(WELLS_ITEMS) and rule.min_present == 2
 
 
 def test_diagnose_many_applies_the_wells_rule(model: Model) -> None:
