@@ -21,9 +21,10 @@ Enumeration works in five steps:
    sums them out exactly.
 4. Posteriors are ``joint @ configs`` over ``joint @ 1`` per patient; a row whose
    joint underflows is recomputed wholly in log space.
-5. Patients are processed in chunks so memory stays bounded, chunks run side by
-   side on the machine's cores, and the contraction runs once per distinct
-   pattern of risk-factor and age answers.
+5. The batch is sorted by its pattern of risk-factor and age answers and
+   processed in chunks so memory stays bounded; chunks run side by side on the
+   machine's cores, and the contraction runs once per distinct pattern in a
+   chunk. Batches under 64 patients keep each pattern's prior across calls.
 
 Every number is computed from :class:`~kneebayes._parameters.Parameters`; pgmpy
 is never imported. The tests check this engine against pgmpy's
