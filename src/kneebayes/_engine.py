@@ -97,8 +97,8 @@ class ExactEngine:
     --------
     >>> from kneebayes import load_model
     >>> engine = ExactEngine(load_model().parameters)
-    >>> engine.n_configurations, engine.method
-    (4096, 'enumerate')
+    >>> engine.n_configurations, engine.method  # the shipped model has 18 causes: too many to enumerate
+    (262144, 'factored')
     """
 
     _factored: FactoredEngine
@@ -203,7 +203,7 @@ class ExactEngine:
         >>> draws = draw_parameters(model.priors, model.parameters, 3, seed=0)
         >>> engine = ExactEngine(model.parameters)
         >>> engine.posteriors_under(symptom_checker_evidence(model.parameters, 5), draws).shape
-        (3, 5, 12)
+        (3, 5, 18)
         """
         out = np.empty((len(variants), len(ev), len(self.params.causes)))
         for d, variant in enumerate(variants):

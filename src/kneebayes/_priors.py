@@ -473,7 +473,7 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     --------
     >>> priors = load_priors()
     >>> len(priors.ids("cause"))
-    12
+    18
     """
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise OptionError(f"The 'path' parameter must be the path of a priors folder or None. Got {path!r} instead.")

@@ -53,22 +53,22 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
         "difficulty_breathing", "emergency", ("difficulty_breathing",), None, None,
         "Call emergency services now. Difficulty breathing with leg or knee pain can mean a blood clot "
         "has reached the lungs.",
-        "article000;nice_ng158",
+        "article000;nice_ng158;nhs_dvt",
     ),
     RedFlagRule(
         "chest_pain", "emergency", ("chest_pain",), None, None,
         "Call emergency services now. Chest pain with leg or knee pain can mean a blood clot has reached the lungs.",
-        "nice_ng158",
+        "nice_ng158;nhs_dvt",
     ),
     RedFlagRule(
         "fever", "urgent", ("fever",), None, None,
         "Get medical care today. Fever or chills with knee pain can mean an infection in the joint or skin.",
-        "article000;bunt2018",
+        "article000;bunt2018;coakley2006",
     ),
     RedFlagRule(
         "hot_swollen_knee", "urgent", ("swelling", "redness_warmth"), None, None,
         "Get medical care today. A swollen knee that is red or warm can be an infected joint, even without fever.",
-        "bunt2018;helito2014",
+        "bunt2018;helito2014;coakley2006",
     ),
     RedFlagRule(
         "cannot_bear_weight", "urgent", ("cannot_bear_weight",), None, None,
@@ -80,7 +80,7 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
         "sudden_leg_swelling", "urgent", ("sudden_leg_swelling",), None, None,
         "Get medical care today. Sudden swelling or warmth of the leg can be a blood clot (DVT) and needs an "
         "ultrasound scan within hours.",
-        "article000;nice_ng158",
+        "article000;nice_ng158;nhs_dvt",
     ),
     RedFlagRule(
         "cold_pale_foot", "emergency", ("cold_pale_foot",), None, None,
@@ -241,7 +241,7 @@ def apply_floor(params: Parameters) -> Parameters:
     >>> params = load_model().parameters
     >>> bare = replace(params, rules=())
     >>> sorted(r.id for r in apply_floor(bare).rules)[:3]
-    ['cannot_bear_weight', 'chest_pain', 'difficulty_breathing']
+    ['cannot_bear_weight', 'chest_pain', 'cold_pale_foot']
     """
     known = set(params.findings) | set(params.risk_factors)
     causes = set(params.causes)

@@ -29,7 +29,7 @@ def diagnose(
     --------
     >>> diagnose(present=["difficulty_breathing"]).triage
     'emergency'
-    >>> diagnose(present=["pulsating_lump"], age=72, sex="male").top
-    'popliteal_aneurysm'
+    >>> "popliteal_aneurysm" in diagnose(present=["pulsating_lump"], age=72, sex="male").probabilities.index[:3]
+    True
     """
     return shipped_model().diagnose(present, absent, age, sex=sex, engine=engine)
