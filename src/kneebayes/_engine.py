@@ -156,8 +156,9 @@ class ExactEngine:
     @cached_property
     def log_present(self) -> FloatArray:
         """``log P(finding f present | causes = k)``, shape (K, F)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _log1mexp(self.log_absent)
+        with np.errstate(divide="ignore"):  # P(present) is computed without cancellation: its log is accurate
+            log_present: FloatArray = np.log(self._plain.present.T)
+        return log_present
 
     @cached_property
     def _log_answer_table(self) -> FloatArray:
