@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,40 @@ def tiny_folder(tmp_path: Path) -> Path:
 def model() -> kneebayes.Model:
     """Return the model of the shipped priors."""
     return kneebayes.load_model()
+
+
+#: The causes issue 13 added; without them the shipped model has 12 causes, few enough to enumerate.
+ISSUE13_CAUSES = ("gastrocnemius_tear", "popliteal_aneurysm", "septic_arthritis", "crystal_arthritis",
+                  "lumbar_radiculopathy", "superficial_thrombophlebitis")
+
+
+def without_causes(source: Path, target: Path, causes: tuple[str, ...]) -> Path:
+    """Copy a priors folder leaving out some causes and every row that names them (their odds ratios and links)."""
+    keys = {"vocabulary.csv": ("id",), "causes.csv": ("id",), "cause_risks.csv": ("cause", "factor"),
+            "finding_links.csv": ("cause",)}
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.csv")):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        if path.name in keys:
+            header_at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+            header = next(csv.reader([lines[header_at]]))
+            columns = [header.index(k) for k in keys[path.name]]
+            lines = lines[:header_at + 1] + [
+                line for line in lines[header_at + 1:]
+                if line.startswith("#") or not any(next(csv.reader([line]))[c] in causes for c in columns)
+            ]
+        (target / path.name).write_text("".join(lines), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def enumerable_model(tmp_path_factory: pytest.TempPathFactory) -> kneebayes.Model:
+    """Return the shipped model without the six issue-13 causes: 12 causes, which the engine enumerates."""
+    folder = without_causes(kneebayes.shipped_priors_path(), tmp_path_factory.mktemp("priors12") / "priors",
+                            ISSUE13_CAUSES)
+    built = kneebayes.load_model(folder)
+    assert len(built.causes) == 12 and built._engine.method == "enumerate"
+    return built
 
 
 # ---- Hypothesis profiles ------------------------------------------------------------------------

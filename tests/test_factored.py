@@ -57,9 +57,12 @@ def test_min_fill_eliminates_a_tree_without_fill_in() -> None:
     assert order.index(0) >= 3
 
 
-def test_factored_equals_enumeration_on_the_shipped_model(model: kneebayes.Model) -> None:
-    """On the shipped model, Quickscore (and its fallback) equal enumeration to 1e-10, up to 10 present findings."""
-    p = model.parameters
+def test_factored_equals_enumeration_on_the_shipped_model(enumerable_model: kneebayes.Model) -> None:
+    """Quickscore (and its fallback) equal enumeration to 1e-10, up to 10 present findings.
+
+    The model is the shipped one without the issue-13 causes: 12 causes, few enough to enumerate.
+    """
+    p = enumerable_model.parameters
     ev = sample_evidence(p, 300, max_present=10, answer_rate=0.6, seed=4)
     rng = np.random.default_rng(4)
     for row in range(10):  # ten patients with ten present findings each
@@ -114,9 +117,9 @@ def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monke
     assert np.abs(forced.evidence / quick.evidence - 1).max() < 1e-10
 
 
-def test_guard_trips_on_heavy_evidence(model: kneebayes.Model) -> None:
+def test_guard_trips_on_heavy_evidence(enumerable_model: kneebayes.Model) -> None:
     """Ten present findings cancel too much in inclusion-exclusion: the guard sends such patients to the fallback."""
-    p = model.parameters
+    p = enumerable_model.parameters
     findings = np.full((1, len(p.findings)), UNKNOWN, dtype=np.int8)
     findings[0, :10] = 1
     ev = EvidenceArrays(findings, np.full((1, len(p.risk_factors)), UNKNOWN, dtype=np.int8), np.array([UNKNOWN]))

@@ -52,7 +52,7 @@ def line_of(folder: Path, name: str, start: str) -> int:
 # ---- a priors folder cannot remove or lower a floor rule -------------------------------------------
 
 
-@pytest.mark.parametrize("rule", ["dvt_probable", "hot_swollen_knee", "fever", "chest_pain"])
+@pytest.mark.parametrize("rule", ["dvt_probable", "hot_swollen_knee", "fever", "chest_pain", "cold_pale_foot"])
 def test_deleting_a_floor_rule_is_refused(copy: Path, rule: str) -> None:
     edit(copy, "red_flags.csv", rf"^{rule},.*\n", "")
     found = problems(copy)
@@ -65,6 +65,36 @@ def test_lowering_a_floor_rule_is_refused_at_its_line(copy: Path) -> None:
     [problem] = [p for p in problems(copy) if p.field == "level"]
     assert (problem.file, problem.line, problem.value) == ("red_flags.csv", line, "see_doctor")
     assert "urgent" in problem.rule
+
+
+@pytest.mark.parametrize("level", ["urgent", "see_doctor"])
+def test_lowering_the_blocked_artery_rule_is_refused_at_its_line(copy: Path, level: str) -> None:
+    """A cold, pale or numb foot is an emergency (a blocked artery) that no priors folder can lower."""
+    line = line_of(copy, "red_flags.csv", "cold_pale_foot,")
+    edit(copy, "red_flags.csv", r"^cold_pale_foot,emergency,", f"cold_pale_foot,{level},")
+    [problem] = [p for p in problems(copy) if p.field == "level"]
+    assert (problem.file, problem.line, problem.value) == ("red_flags.csv", line, level)
+    assert "emergency" in problem.rule
+
+
+def test_blocked_artery_is_an_emergency_even_without_its_row() -> None:
+    """apply_floor restores the blocked-artery rule in parameters that lack it, naming the artery."""
+    model = load_model()
+    bare = dataclasses.replace(model.parameters, rules=())
+    rebuilt = Model(model.priors, bare)
+    result = rebuilt.diagnose(present=["cold_pale_foot"])
+    assert result.triage == "emergency"
+    assert [f.id for f in result.red_flags] == ["cold_pale_foot"]
+    assert "artery" in result.red_flags[0].message
+
+
+@pytest.mark.parametrize("cause", ["septic_arthritis", "popliteal_aneurysm", "dvt"])
+def test_lowering_the_care_of_a_floor_cause_is_refused(copy: Path, cause: str) -> None:
+    line = line_of(copy, "causes.csv", f"{cause},")
+    edit(copy, "causes.csv", rf"^({cause},[^,]*,[^,]*,[^,]*,)urgent,", r"\1see_doctor,")
+    [problem] = [p for p in problems(copy) if p.field == "care"]
+    assert (problem.file, problem.line, problem.value) == ("causes.csv", line, "see_doctor")
+    assert FLOOR_CARE[cause] == "urgent"
 
 
 def test_lowering_the_dvt_rule_and_the_dvt_care_is_refused(copy: Path) -> None:
@@ -125,7 +155,8 @@ def test_textbook_clot_is_urgent_even_when_dvt_is_made_rare(copy: Path) -> None:
     assert "calf_swelling" in why and "recent_immobility" in why
 
 
-@pytest.mark.parametrize("pair", [("calf_swelling", "recent_immobility"), ("calf_swelling", "sudden_leg_swelling")])
+@pytest.mark.parametrize("pair", [("calf_swelling", "recent_immobility"), ("calf_swelling", "sudden_leg_swelling"),
+                                  ("previous_dvt", "active_cancer"), ("previous_dvt", "calf_swelling")])
 def test_two_wells_items_fire_the_rule_and_one_does_not(model: Model, pair: tuple[str, str]) -> None:
     both = model.diagnose(present=list(pair))
     assert "dvt_wells" in [f.id for f in both.red_flags]
@@ -134,10 +165,11 @@ def test_two_wells_items_fire_the_rule_and_one_does_not(model: Model, pair: tupl
     assert "dvt_wells" not in [f.id for f in one.red_flags]
 
 
-def test_wells_items_are_ids_the_model_knows_or_future_ones(model: Model) -> None:
-    known = set(model.observable)
-    assert {"calf_swelling", "sudden_leg_swelling", "recent_immobility"} <= known
-    assert set(WELLS_ITEMS) - known <= {"previous_dvt", "active_cancer"}
+def test_wells_items_are_ids_the_model_knows(model: Model) -> None:
+    """Every self-reportable Wells item is in the shipped vocabulary (previous DVT and active cancer since issue 13)."""
+    assert set(WELLS_ITEMS) <= set(model.observable)
+    rule = next(r for r in model.parameters.rules if r.id == "dvt_wells")
+    assert set(rule.when_present) == set(WELLS_ITEMS) and rule.min_present == 2
 
 
 def test_diagnose_many_applies_the_wells_rule(model: Model) -> None:

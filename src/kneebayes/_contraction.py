@@ -155,8 +155,8 @@ class ConditionedPlan:
 
     Examples
     --------
-    >>> from kneebayes import load_model
-    >>> params = load_model().parameters
+    >>> from kneebayes._synthetic import synthetic_parameters
+    >>> params = synthetic_parameters(n_causes=12, n_risk_factors=6, n_findings=10, seed=0)
     >>> plan = ConditionedPlan(params, network(params), ())
     >>> plan.configs.shape
     (4096, 12)

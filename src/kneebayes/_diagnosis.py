@@ -34,6 +34,8 @@ class Diagnosis:
         The ids reported present and absent.
     age : float or None
         The age given, in years.
+    sex : {"female", "male"} or None
+        The sex given; None when unknown (summed over).
     engine : str
         The inference engine used.
 
@@ -64,6 +66,7 @@ class Diagnosis:
     engine: str = "numpy"
     labels: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     care: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    sex: str | None = None
 
     @property
     def top(self) -> str:
@@ -132,7 +135,8 @@ class Diagnosis:
                 for k, v in self.probabilities.items()
             ],
             "probabilities": {str(k): float(v) for k, v in self.probabilities.items()},
-            "evidence": {"present": list(self.present), "absent": list(self.absent), "age": self.age},
+            "evidence": {"present": list(self.present), "absent": list(self.absent), "age": self.age,
+                         "sex": self.sex},
             "engine": self.engine,
             "disclaimer": _display.DISCLAIMER,
         }

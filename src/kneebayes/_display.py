@@ -26,6 +26,8 @@ def _evidence_line(result: Diagnosis) -> str:
     parts = []
     if result.age is not None:
         parts.append(f"age {result.age:g}")
+    if result.sex is not None:
+        parts.append(f"sex {result.sex}")
     if result.present:
         parts.append("present: " + ", ".join(result.present))
     if result.absent:
@@ -42,10 +44,11 @@ def text(result: Diagnosis, *, width: int = 30) -> str:
     lines.append(f"Triage: {result.triage} - {TRIAGE_TEXT[result.triage]}")
     lines.append(f"Evidence: {_evidence_line(result)}")
     lines.append("")
-    lines.append(f"{'cause':<24} {'probability':>11}  {'':<{width}}  label")
+    name = max([24, *(len(str(cause)) for cause in result.probabilities.index)])
+    lines.append(f"{'cause':<{name}} {'probability':>11}  {'':<{width}}  label")
     for cause, p in result.probabilities.items():
         bar = "#" * int(round(float(p) * width))
-        lines.append(f"{cause:<24} {float(p):>11.3f}  {bar:<{width}}  {result.labels.get(str(cause), '')}")
+        lines.append(f"{cause:<{name}} {float(p):>11.3f}  {bar:<{width}}  {result.labels.get(str(cause), '')}")
     lines.append("")
     lines.append(DISCLAIMER)
     return "\n".join(lines)

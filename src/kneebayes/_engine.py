@@ -97,8 +97,8 @@ class ExactEngine:
     --------
     >>> from kneebayes import load_model
     >>> engine = ExactEngine(load_model().parameters)
-    >>> engine.n_configurations, engine.method
-    (4096, 'enumerate')
+    >>> engine.n_configurations, engine.method  # the shipped model has 18 causes: too many to enumerate
+    (262144, 'factored')
     """
 
     _factored: FactoredEngine
@@ -204,7 +204,7 @@ class ExactEngine:
         >>> draws = draw_parameters(model.priors, model.parameters, 3, seed=0)
         >>> engine = ExactEngine(model.parameters)
         >>> engine.posteriors_under(symptom_checker_evidence(model.parameters, 5), draws).shape
-        (3, 5, 12)
+        (3, 5, 18)
         """
         out = np.empty((len(variants), len(ev), len(self.params.causes)))
         for d, variant in enumerate(variants):
@@ -274,6 +274,8 @@ class ExactEngine:
         ImpossibleEvidenceError
             If some patient's evidence has probability zero under the model.
         """
+        if self.method == "factored":
+            return self._finding_predictive_factored(ev, chunk_size=chunk_size)
         out = np.empty((len(ev), len(self.params.findings)))
         present = -np.expm1(self.log_absent)  # (K, F), without cancellation
         for start in range(0, len(ev), chunk_size):
@@ -289,6 +291,23 @@ class ExactEngine:
             weights /= weights.sum(axis=1, keepdims=True)
             out[start:start + len(part)] = np.clip(weights @ present, 0.0, 1.0)
         return out
+
+    def _finding_predictive_factored(self, ev: EvidenceArrays, *, chunk_size: int) -> FloatArray:
+        """``finding_predictive`` without enumeration: ``1 - P(e, f absent) / P(e)`` from ``log_evidence``.
+
+        Each patient becomes ``1 + F`` rows (the evidence, then the evidence with each
+        finding answered absent), scored in one batch; an answered finding keeps its answer.
+        """
+        n, n_f = ev.findings.shape
+        findings = np.repeat(ev.findings, n_f + 1, axis=0).reshape(n, n_f + 1, n_f)
+        unanswered = ev.findings == UNKNOWN
+        idx = np.arange(n_f)
+        findings[:, idx + 1, idx] = np.where(unanswered, 0, ev.findings)
+        rows = EvidenceArrays(findings.reshape(n * (n_f + 1), n_f), np.repeat(ev.risk_factors, n_f + 1, axis=0),
+                              np.repeat(ev.age_band, n_f + 1))
+        logs = self.log_evidence(rows, chunk_size=chunk_size).reshape(n, n_f + 1)
+        p_present = np.clip(-np.expm1(logs[:, 1:] - logs[:, :1]), 0.0, 1.0)
+        return np.where(unanswered, p_present, (ev.findings == 1).astype(float))
 
     def _log_unused_roots(self, ev: EvidenceArrays) -> FloatArray:
         """Return the log P of answered roots that no cause depends on (they are outside the contraction)."""

@@ -12,6 +12,7 @@ Exception tree::
           ├── UnknownIdError                      an id that is not in the vocabulary
           ├── ContradictoryEvidenceError          the same id both present and absent
           ├── InvalidAgeError                     an age that is not a number in [0, 120]
+          ├── InvalidSexError                     a sex that is not "female" or "male"
           └── ImpossibleEvidenceError             evidence the model gives probability zero
 
 Every subclass also inherits the builtin a caller would catch: ``ValueError``
@@ -212,6 +213,10 @@ class ContradictoryEvidenceError(EvidenceError):
 
 class InvalidAgeError(EvidenceError):
     """An age that is not a finite number of years in [0, 120]."""
+
+
+class InvalidSexError(EvidenceError):
+    """A sex that is not "female" or "male" (or None for unknown), or a sex given to a model without one."""
 
 
 class ImpossibleEvidenceError(EvidenceError):

@@ -25,7 +25,7 @@ from ._errors import (
 from ._evidence import MAX_AGE
 from ._model import Model
 from ._numbers import parse_decimal
-from ._vocabulary import TRIAGE_LEVELS, did_you_mean, unknown_ids
+from ._vocabulary import SEXES, TRIAGE_LEVELS, did_you_mean, unknown_ids
 
 VIGNETTE_COLUMNS = ("id", "split", "age", "present", "absent", "diagnosis", "alternatives", "triage")
 
@@ -36,7 +36,8 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
     The format (documented in ``validation/README.md``) is comma-separated CSV
     with ``#`` comment lines and the columns ``id, split, age, present, absent,
     diagnosis, alternatives, triage`` (more columns are kept). An age is empty or
-    a decimal number of years, as numbers in the prior files.
+    a decimal number of years, as numbers in the prior files. An optional column
+    ``sex`` holds ``female``, ``male`` or nothing (unknown).
 
     Parameters
     ----------
@@ -121,6 +122,8 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
                 bad(row.line, "age", f["age"], f"must be in [0, {MAX_AGE}]")
             else:
                 age = years
+        if f.get("sex", "") not in ("", *SEXES):
+            bad(row.line, "sex", f["sex"], "must be empty (unknown), 'female' or 'male'")
         records.append({**f, **lists, "alternatives": alternatives, "age": age, "line": row.line})
     if problems:
         raise VignetteError(where, problems)
@@ -349,6 +352,8 @@ def _patients(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
             data[ident][i] = False
     patients = pd.DataFrame(data, index=frame.index, dtype=object)
     patients["age"] = frame["age"].astype(float)
+    if "sex" in frame.columns:  # optional: empty (unknown), "female" or "male"
+        patients["sex"] = [value if value in SEXES else None for value in frame["sex"]]
     return patients
 
 

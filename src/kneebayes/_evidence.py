@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ._errors import ContradictoryEvidenceError, EvidenceError, InvalidAgeError, UnknownIdError
-from ._vocabulary import unknown_ids
+from ._errors import ContradictoryEvidenceError, EvidenceError, InvalidAgeError, InvalidSexError, UnknownIdError
+from ._vocabulary import SEX_ID, SEXES, closest, unknown_ids
 
 MAX_AGE = 120
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """Validated evidence: ids reported present or absent, and the age band if known.
+    """Validated evidence: ids reported present or absent, and the age band and sex if known.
 
     Attributes
     ----------
@@ -27,12 +27,15 @@ class Evidence:
         Age in years as given.
     age_band : str or None
         The age band that holds ``age``.
+    sex : {"female", "male"} or None
+        The sex given; None when unknown.
     """
 
     present: tuple[str, ...]
     absent: tuple[str, ...]
     age: float | None
     age_band: str | None
+    sex: str | None = None
 
 
 def _ids(value: Iterable[str] | str | None, name: str) -> tuple[str, ...]:
@@ -101,6 +104,49 @@ def check_age(age: object) -> float | None:
     return value
 
 
+def check_sex(sex: object, *, modelled: bool = True) -> str | None:
+    """Return ``sex`` as ``"female"`` or ``"male"`` (None when unknown), or raise :class:`InvalidSexError`.
+
+    Parameters
+    ----------
+    sex : object
+        ``"female"``, ``"male"`` or None.
+    modelled : bool
+        Whether the model has a sex node; a sex given to a model without one is refused
+        rather than silently ignored.
+
+    Examples
+    --------
+    >>> check_sex("female")
+    'female'
+    >>> check_sex(None) is None
+    True
+    >>> check_sex("femal")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    kneebayes._errors.InvalidSexError: The 'sex' parameter must be 'female' or 'male' ... did you mean 'female'?
+    """
+    if sex is None:
+        return None
+    if not isinstance(sex, str):
+        raise InvalidSexError(
+            f"The 'sex' parameter must be 'female' or 'male' (or None when unknown). Got {sex!r} "
+            f"({type(sex).__name__}) instead."
+        )
+    if sex not in SEXES:
+        close = closest(sex.strip().lower(), SEXES)[:1]
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidSexError(
+            f"The 'sex' parameter must be 'female' or 'male' (or None when unknown). Got {sex!r} instead{hint}"
+        )
+    if not modelled:
+        raise InvalidSexError(
+            f"this priors folder does not model sex (its vocabulary.csv has no id {SEX_ID!r} of kind 'sex'), "
+            f"so sex={sex!r} cannot be used: leave sex unset, or add the sex node (see the README)"
+        )
+    return sex
+
+
 def make_evidence(
     present: Iterable[str] | None,
     absent: Iterable[str] | None,
@@ -109,6 +155,8 @@ def make_evidence(
     observable: Iterable[str],
     causes: Iterable[str],
     band_for_age: object = None,
+    sex: object = None,
+    sex_modelled: bool = False,
 ) -> Evidence:
     """Validate evidence against the model's ids.
 
@@ -126,17 +174,26 @@ def make_evidence(
         Cause ids, which cannot be reported (they are what is inferred).
     band_for_age : callable, optional
         Maps an age in years to an age-band id.
+    sex : {"female", "male"} or None
+        The person's sex; None when unknown.
+    sex_modelled : bool
+        Whether the model has a sex node (see :func:`check_sex`).
 
     Raises
     ------
     UnknownIdError
         Naming every unknown id (``.ids``, with ``.suggestions``).
-    ContradictoryEvidenceError, InvalidAgeError, EvidenceError
+    ContradictoryEvidenceError, InvalidAgeError, InvalidSexError, EvidenceError
     """
     present_ids = _ids(present, "present")
     absent_ids = _ids(absent, "absent")
     allowed = set(observable)
     cause_ids = set(causes)
+    if SEX_ID in present_ids + absent_ids and SEX_ID not in allowed:
+        raise InvalidSexError(
+            f"{SEX_ID!r} is not reported as a finding: give the sex with sex='female' or sex='male' "
+            "(--sex on the command line, a 'sex' column in diagnose_many)"
+        )
     bad = list(dict.fromkeys(i for i in present_ids + absent_ids if i not in allowed))
     if bad:
         given_causes = [i for i in bad if i in cause_ids]
@@ -162,4 +219,7 @@ def make_evidence(
     band = None
     if years is not None and callable(band_for_age):
         band = str(band_for_age(years))
-    return Evidence(tuple(sorted(set(present_ids))), tuple(sorted(set(absent_ids))), years, band)
+    given_sex = check_sex(sex, modelled=sex_modelled)
+    if given_sex == "male" and "pregnancy" in present_ids:
+        raise ContradictoryEvidenceError("'pregnancy' reported present with sex='male'; give one or the other")
+    return Evidence(tuple(sorted(set(present_ids))), tuple(sorted(set(absent_ids))), years, band, given_sex)

@@ -13,8 +13,8 @@ import pandas as pd
 
 from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
-from ._errors import EvidenceError, OptionError, PriorsError, Problem, UnknownIdError
-from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
+from ._errors import EvidenceError, InvalidSexError, OptionError, PriorsError, Problem, UnknownIdError
+from ._evidence import MAX_AGE, Evidence, check_age, check_sex, make_evidence
 from ._interview import DEFAULT_MIN_GAIN
 from ._parameters import (
     CalibrationError,
@@ -94,8 +94,12 @@ class Model:
     # ---- ids ---------------------------------------------------------------------
     @property
     def observable(self) -> tuple[str, ...]:
-        """Ids a person can report: findings (symptoms, red flags), then risk factors."""
-        return self.parameters.findings + self.parameters.risk_factors
+        """Ids a person can report: findings (symptoms, red flags), then risk factors.
+
+        The sex node is not among them: it is set with ``sex=``.
+        """
+        p = self.parameters
+        return p.findings + tuple(r for r in p.risk_factors if r != p.sex)
 
     @property
     def causes(self) -> tuple[str, ...]:
@@ -141,12 +145,13 @@ class Model:
 
     # ---- diagnosis -----------------------------------------------------------------
     def evidence(self, present: Iterable[str] | None = None, absent: Iterable[str] | None = None,
-                 age: float | None = None) -> Evidence:
+                 age: float | None = None, *, sex: str | None = None) -> Evidence:
         """Validate evidence against this model's ids (see :meth:`diagnose`)."""
         p = self.parameters
         return make_evidence(
             present, absent, age, observable=self.observable, causes=p.causes,
             band_for_age=lambda years: p.age_bands[p.age_band_index(years)],
+            sex=sex, sex_modelled=p.sex is not None,
         )
 
     def diagnose(
@@ -155,6 +160,7 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         *,
+        sex: str | None = None,
         engine: Engine = "numpy",
     ) -> Diagnosis:
         """Posterior probability of every cause, triage and red flags for one person.
@@ -172,6 +178,9 @@ class Model:
             unknown and summed over.
         age : float, optional
             Age in years, 0 to 120. Unknown when None.
+        sex : {"female", "male"}, optional
+            The person's sex. Unknown when None, and then summed over at its
+            prevalence among people with pain behind the knee, like an unknown age.
         engine : {"numpy", "pgmpy"}
             ``"numpy"`` (default) is kneebayes' exact engine; ``"pgmpy"`` runs
             pgmpy's VariableElimination, the reference. Both are exact.
@@ -191,6 +200,9 @@ class Model:
             The same id both present and absent.
         InvalidAgeError
             An age that is not a number in [0, 120].
+        InvalidSexError
+            A sex other than "female", "male" or None (with a "did you mean"), or
+            ``"female"`` given as a finding id.
         ImpossibleEvidenceError
             Evidence with probability zero under the model.
 
@@ -200,8 +212,10 @@ class Model:
         >>> result = load_model().diagnose(present=["calf_swelling", "recent_immobility"], age=64)
         >>> result.triage
         'urgent'
+        >>> load_model().diagnose(present=["pulsating_lump", "cold_pale_foot"], age=72, sex="male").triage
+        'emergency'
         """
-        evidence = self.evidence(present, absent, age)
+        evidence = self.evidence(present, absent, age, sex=sex)
         if engine == "numpy":
             posteriors = self._engine.posteriors(self._arrays([evidence]))[0]
         elif engine == "pgmpy":
@@ -281,7 +295,7 @@ class Model:
         >>> why.cause, why.triage
         ('dvt', 'urgent')
         >>> print(why.triage_reasons[0])
-        red flag 'dvt_probable' (urgent): P(dvt) = 0.68 >= 0.15
+        red flag 'dvt_probable' (urgent): P(dvt) = 0.57 >= 0.15
         """
         from ._explain import explain
 
@@ -406,6 +420,8 @@ class Model:
                         rfs[n, r_index[ident]] = value
             if ev.age is not None:
                 age[n] = p.age_band_index(ev.age)
+            if ev.sex is not None and p.sex is not None:
+                rfs[n, r_index[p.sex]] = 1 if ev.sex == "female" else 0
         return EvidenceArrays(findings, rfs, age)
 
     def _result(self, evidence: Evidence, posteriors: np.ndarray, engine: str) -> Diagnosis:
@@ -428,6 +444,7 @@ class Model:
             present=evidence.present,
             absent=evidence.absent,
             age=evidence.age,
+            sex=evidence.sex,
             engine=engine,
             labels={c: p.labels[c] for c in p.causes},
             care=dict(zip(p.causes, p.care, strict=True)),
@@ -450,8 +467,9 @@ class Model:
             One row per patient. Columns are finding or risk-factor ids holding
             True (present), False (absent) or missing (unknown; NaN, None or
             pandas NA); 1 and 0 are accepted for True and False. An optional
-            ``age`` column holds years (missing = unknown). Ids without a column
-            are unknown.
+            ``age`` column holds years (missing = unknown) and an optional ``sex``
+            column ``"female"`` or ``"male"`` (missing = unknown). Ids without a
+            column are unknown.
         chunk_size : int
             Patients processed at once; memory grows with it.
         progress : bool
@@ -470,9 +488,11 @@ class Model:
         Raises
         ------
         UnknownIdError
-            Columns that are neither ids nor ``age`` (all named), unless ``extra="ignore"``.
+            Columns that are neither ids nor ``age`` or ``sex`` (all named), unless ``extra="ignore"``.
         EvidenceError
             A value that is not True, False, 1, 0 or missing.
+        InvalidSexError
+            A ``sex`` value that is not "female", "male" or missing.
 
         Examples
         --------
@@ -494,7 +514,8 @@ class Model:
                 posteriors = self._engine.posteriors(ev, chunk_size=chunk_size, progress=update)
         else:
             posteriors = self._engine.posteriors(ev, chunk_size=chunk_size)
-        present = np.concatenate([ev.findings == 1, ev.risk_factors == 1], axis=1)
+        reportable = [j for j, r in enumerate(p.risk_factors) if r != p.sex]
+        present = np.concatenate([ev.findings == 1, ev.risk_factors[:, reportable] == 1], axis=1)
         fired = fired_matrix(p.rules, self.observable, present, p.causes, posteriors)
         level = triage_codes(p.rules, fired, p.care, posteriors, p.care_threshold)
         out = pd.DataFrame(posteriors, index=frame.index, columns=list(p.causes))
@@ -550,7 +571,10 @@ class Model:
         of the network is contracted once and each value costs a small product
         per patient. A risk factor's prevalence re-solves every intercept for all
         values at once and reuses the contraction plans. Age shares rebuild the
-        model from re-validated priors for each value.
+        model from re-validated priors for each value. The finding and cause
+        shortcuts need the enumerating engine (at most 16 causes); on a larger
+        model, such as the shipped one with 18 causes, those numbers too rebuild
+        the model for each value (exact, slower).
 
         Examples
         --------
@@ -571,12 +595,19 @@ class Model:
         if not isinstance(kind, str) or not isinstance(target, str) or (kind, target) not in known.index:
             self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
         ev = self._frame_arrays(frame)
+        # the fast finding and cause sweeps work on all 2**C cause configurations; a model the engine does not
+        # enumerate (more than 16 causes) rebuilds the model for each value instead (exact, slower)
+        enumerated = self._engine.method == "enumerate"
+        bounds = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
+        low, high = float(bounds[0]), float(bounds[1])
         if kind in ("leak", "finding_probability"):
-            posteriors = self._finding_sweep(ev, kind, target, grid)
+            f, leaks, q = self._finding_numbers(kind, target, grid)  # checks every value first
+            if enumerated:
+                posteriors = self._engine.finding_sweep(ev, f, leaks, q)
+            else:
+                posteriors = self._rebuilt_sweep(ev, kind, target, grid, low, high)
         else:
-            bounds = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
-            low, high = float(bounds[0]), float(bounds[1])
-            if kind in ("odds_ratio", "base_rate"):
+            if kind in ("odds_ratio", "base_rate") and enumerated:
                 # a cause-side number changes only its cause's table (and its descendants'): contract the rest once
                 for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
                     self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
@@ -594,19 +625,25 @@ class Model:
                 variants = parameters_from_numbers(self.priors, self.parameters, table)
                 posteriors = self._engine.posteriors_under(ev, variants)
             else:
-                posteriors = np.stack([
-                    Model.from_priors(
-                        self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
-                    )._engine.posteriors(ev)
-                    for v in grid
-                ])
+                posteriors = self._rebuilt_sweep(ev, kind, target, grid, low, high)
         patient_level = str(frame.index.name) if frame.index.name is not None else "patient"
         index: pd.MultiIndex = pd.MultiIndex.from_product(
             [grid.tolist(), frame.index.tolist()], names=["value", patient_level]
         )
         return pd.DataFrame(posteriors.reshape(-1, len(self.causes)), index=index, columns=list(self.causes))
 
-    def _finding_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray) -> np.ndarray:
+    def _rebuilt_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray,
+                       low: float, high: float) -> np.ndarray:
+        """Posteriors under each value, from a model rebuilt from re-validated priors (any engine)."""
+        return np.stack([
+            Model.from_priors(
+                self.priors.with_value(kind, target, float(v), low=min(low, float(v)), high=max(high, float(v)))
+            )._engine.posteriors(ev)
+            for v in grid
+        ])
+
+    def _finding_numbers(self, kind: str, target: str, grid: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """Check a finding sweep's values; return the finding's index, its leak and its q table per value."""
         p = self.parameters
         links = self.priors.finding_links["probability"]
         finding, _, cause = target.partition("|")
@@ -630,7 +667,7 @@ class Model:
                 f"finding's probability must stay above its leak; got {[float(v) for v in grid]}"
             )
         q = np.where(linked, 1.0 - (1.0 - probability) / (1.0 - leaks[:, None]), 0.0)
-        return self._engine.finding_sweep(ev, f, leaks, q)
+        return f, leaks, q
 
     def _frame_arrays(self, frame: pd.DataFrame, extra: Literal["error", "ignore"] = "error") -> EvidenceArrays:
         if not isinstance(frame, pd.DataFrame):
@@ -642,7 +679,7 @@ class Model:
             raise EvidenceError(f"diagnose_many got the same column more than once: {', '.join(repeated)}")
         if extra not in ("error", "ignore"):
             raise OptionError(f"The 'extra' parameter must be 'error' or 'ignore'. Got {extra!r} instead.")
-        bad = [column for column in frame.columns if column != "age" and (
+        bad = [column for column in frame.columns if column not in ("age", "sex") and (
             not isinstance(column, str) or column not in allowed)]
         if bad and extra == "error":
             names = [str(column) for column in bad]
@@ -678,7 +715,26 @@ class Model:
                     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
                         continue
                     age[i] = p.age_band_index(check_age(value))  # type: ignore[arg-type]
-        return EvidenceArrays(states(p.findings), states(p.risk_factors), age)
+        rfs = states(p.risk_factors)
+        if "sex" in frame.columns:
+            if p.sex is None:
+                check_sex("female" if frame["sex"].notna().any() else None, modelled=False)
+            else:
+                rfs[:, p.risk_factors.index(p.sex)] = _sex_states(frame["sex"])
+        return EvidenceArrays(states(p.findings), rfs, age)
+
+
+def _sex_states(column: pd.Series) -> np.ndarray:
+    """Map a column of "female"/"male"/missing to 1/0/-1, or raise InvalidSexError naming the row."""
+    out = np.full(len(column), UNKNOWN, dtype=np.int8)
+    for i, value in enumerate(column.to_numpy(dtype=object)):
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            continue
+        try:
+            out[i] = 1 if check_sex(value) == "female" else 0
+        except InvalidSexError as err:
+            raise InvalidSexError(f"column 'sex', row {column.index[i]!r}: {err}") from None
+    return out
 
 
 def _column_states(column: pd.Series, ident: str) -> np.ndarray:

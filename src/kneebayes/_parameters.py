@@ -63,6 +63,10 @@ class Parameters:
         Red-flag rules.
     labels : dict of str to str
         Human label of every id.
+    sex : str or None
+        The id of the sex node (``"female"``) when the model has one. It is the last of
+        ``risk_factors``, a binary root like them, set by ``diagnose(sex=...)`` and never
+        reported as a finding; None when the model does not model sex.
     """
 
     causes: tuple[str, ...]
@@ -87,6 +91,7 @@ class Parameters:
     care_threshold: float
     rules: tuple[RedFlagRule, ...]
     labels: dict[str, str]
+    sex: str | None = None
 
     def age_band_index(self, age: float) -> int:
         """Return the index of the age band that holds ``age`` (in years)."""
@@ -194,7 +199,8 @@ def compile_parameters(priors: Priors) -> Parameters:
     True
     """
     causes = priors.ids("cause")
-    rfs = priors.ids("risk_factor")
+    sex_ids = priors.ids("sex")
+    rfs = priors.ids("risk_factor") + sex_ids  # the sex node is a binary root like the risk factors
     findings = priors.ids("finding")
     bands = tuple(priors.age_bands.index)
     c_index = {c: i for i, c in enumerate(causes)}
@@ -259,6 +265,7 @@ def compile_parameters(priors: Priors) -> Parameters:
         care_threshold=priors.care_threshold,
         rules=priors.red_flags,
         labels=labels,
+        sex=sex_ids[0] if sex_ids else None,
     )
     for c in order:  # parents first, so their intercepts are final when a child is solved
         params.intercept[c] = _solve_intercept(params, c)

@@ -15,6 +15,7 @@ import numpy as np
 from ._errors import ImpossibleEvidenceError
 from ._evidence import Evidence
 from ._parameters import Parameters, cause_table
+from ._vocabulary import SEX_ID
 
 if TYPE_CHECKING:  # pragma: no cover
     from pgmpy.models import DiscreteBayesianNetwork
@@ -91,6 +92,8 @@ def pgmpy_evidence(evidence: Evidence) -> dict[str, str]:
     states.update({i: "absent" for i in evidence.absent})
     if evidence.age_band is not None:
         states[AGE_NODE] = evidence.age_band
+    if evidence.sex is not None:
+        states[SEX_ID] = "present" if evidence.sex == "female" else "absent"
     return states
 
 

@@ -34,6 +34,7 @@ from ._vocabulary import (
     EXPERT_ESTIMATE,
     FINDING_KINDS,
     KINDS,
+    SEX_ID,
     TRIAGE_LEVELS,
     closest,
     did_you_mean,
@@ -132,7 +133,8 @@ class Priors:
     causes : pandas.DataFrame
         Index cause id; ``base_rate``, ``low``, ``high``, ``care``, ``source``.
     risk_factors : pandas.DataFrame
-        Index risk-factor id; ``prevalence``, ``low``, ``high``, ``source``.
+        Index risk-factor id (then the sex id ``female`` when the vocabulary has it);
+        ``prevalence``, ``low``, ``high``, ``source``.
     age_bands : pandas.DataFrame
         Index band id; ``min_age``, ``max_age``, ``prevalence``, ``low``, ``high``, ``source``.
     cause_risks : pandas.DataFrame
@@ -174,7 +176,7 @@ class Priors:
 
         Parameters
         ----------
-        kind : {"cause", "symptom", "red_flag", "risk_factor", "finding"}
+        kind : {"cause", "symptom", "red_flag", "risk_factor", "sex", "finding"}
             ``"finding"`` means symptoms and red flags together.
 
         Examples
@@ -471,7 +473,7 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     --------
     >>> priors = load_priors()
     >>> len(priors.ids("cause"))
-    12
+    18
     """
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise OptionError(f"The 'path' parameter must be the path of a priors folder or None. Got {path!r} instead.")
@@ -787,6 +789,16 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     causes_ids = by_kind["cause"]
     rf_ids = by_kind["risk_factor"]
     finding_ids = [i for i, f in vocab.items() if f["kind"] in FINDING_KINDS]
+    sex_ids = []
+    for row in vocab_rows:
+        if row.fields["id"] in vocab and row.fields["kind"] == "sex":
+            if row.fields["id"] != SEX_ID:
+                check.add(vocab_table, row, "id", row.fields["id"],
+                          f"the one id of kind 'sex' is {SEX_ID!r} (present for a woman, absent for a man); "
+                          "odds ratios of men are written as their inverse on it")
+            else:
+                sex_ids.append(SEX_ID)
+    root_ids = rf_ids + sex_ids  # binary roots with a prevalence in risk_factors.csv
 
     # causes
     t = tables["causes.csv"]
@@ -804,7 +816,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                            "care": row.fields["care"], "source": row.fields["source"]})
 
     # risk factors
-    risk_factors = _one_number_per_id(check, tables["risk_factors.csv"], "id", rf_ids, "prevalence", "risk-factor")
+    risk_factors = _one_number_per_id(check, tables["risk_factors.csv"], "id", root_ids, "prevalence",
+                                      "risk-factor or sex")
 
     # age bands
     t = tables["age_bands.csv"]
@@ -855,7 +868,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     edge_lines: dict[tuple[str, str], int] = {}
     for row in rows:
         ok = check.known(t, row, "cause", causes_ids, "cause id")
-        ok &= check.known(t, row, "factor", rf_ids + band_ids + causes_ids, "factor (risk factor, age band or cause)")
+        ok &= check.known(t, row, "factor", root_ids + band_ids + causes_ids,
+                          "factor (risk factor, sex, age band or cause)")
         numbers = check.ranged(t, row, "odds_ratio", kind="odds")
         if ok and row.fields["cause"] == row.fields["factor"]:
             check.add(t, row, "factor", row.fields["factor"], "a cause cannot be its own factor")
@@ -986,7 +1000,7 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         causes=pd.DataFrame.from_records(causes).set_index("id").loc[list(causes_ids)],
         risk_factors=pd.DataFrame.from_records(risk_factors, columns=["id", "prevalence", "low", "high", "source"])
         .set_index("id")
-        .loc[list(rf_ids)],
+        .loc[list(root_ids)],
         age_bands=pd.DataFrame.from_records(bands).drop(columns="_line").set_index("id"),
         cause_risks=pd.DataFrame.from_records(
             odds, columns=["cause", "factor", "odds_ratio", "low", "high", "source"]

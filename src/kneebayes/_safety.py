@@ -2,7 +2,9 @@
 
 The warning signs the two source articles name (signs of infection and fever,
 difficulty breathing, chest pain, pain too severe to move or bear weight, sudden
-swelling or warmth of the leg) and the DVT rules live here, in code. A priors
+swelling or warmth of the leg), a cold, pale or numb foot (a blocked artery) and
+the DVT rules live here, in code, with the care of the causes that must never be
+triaged below ``urgent`` (DVT, septic arthritis, popliteal aneurysm). A priors
 folder may add rules and raise levels, never remove or lower these:
 
 * :func:`floor_problems` is called by validation and refuses, with a located
@@ -51,22 +53,22 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
         "difficulty_breathing", "emergency", ("difficulty_breathing",), None, None,
         "Call emergency services now. Difficulty breathing with leg or knee pain can mean a blood clot "
         "has reached the lungs.",
-        "article000;nice_ng158",
+        "article000;nice_ng158;nhs_dvt",
     ),
     RedFlagRule(
         "chest_pain", "emergency", ("chest_pain",), None, None,
         "Call emergency services now. Chest pain with leg or knee pain can mean a blood clot has reached the lungs.",
-        "nice_ng158",
+        "nice_ng158;nhs_dvt",
     ),
     RedFlagRule(
         "fever", "urgent", ("fever",), None, None,
         "Get medical care today. Fever or chills with knee pain can mean an infection in the joint or skin.",
-        "article000;bunt2018",
+        "article000;bunt2018;coakley2006",
     ),
     RedFlagRule(
         "hot_swollen_knee", "urgent", ("swelling", "redness_warmth"), None, None,
         "Get medical care today. A swollen knee that is red or warm can be an infected joint, even without fever.",
-        "bunt2018;helito2014",
+        "bunt2018;helito2014;coakley2006",
     ),
     RedFlagRule(
         "cannot_bear_weight", "urgent", ("cannot_bear_weight",), None, None,
@@ -78,7 +80,13 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
         "sudden_leg_swelling", "urgent", ("sudden_leg_swelling",), None, None,
         "Get medical care today. Sudden swelling or warmth of the leg can be a blood clot (DVT) and needs an "
         "ultrasound scan within hours.",
-        "article000;nice_ng158",
+        "article000;nice_ng158;nhs_dvt",
+    ),
+    RedFlagRule(
+        "cold_pale_foot", "emergency", ("cold_pale_foot",), None, None,
+        "Call emergency services now. A cold, pale, or numb and weak foot or lower leg can mean the artery behind "
+        "the knee is blocked; the leg needs treatment within hours.",
+        "nhs_highland_ali;devon_ali",
     ),
     RedFlagRule(
         "dvt_probable", "urgent", (), "dvt", 0.15,
@@ -96,7 +104,7 @@ FLOOR_RULES: tuple[RedFlagRule, ...] = (
 )
 
 #: Causes whose own care level a priors folder cannot lower.
-FLOOR_CARE: dict[str, str] = {"dvt": "urgent"}
+FLOOR_CARE: dict[str, str] = {"dvt": "urgent", "septic_arthritis": "urgent", "popliteal_aneurysm": "urgent"}
 
 #: Rules that exist only in code (their condition cannot be written in red_flags.csv).
 CODE_ONLY: frozenset[str] = frozenset({"dvt_wells"})
@@ -233,7 +241,7 @@ def apply_floor(params: Parameters) -> Parameters:
     >>> params = load_model().parameters
     >>> bare = replace(params, rules=())
     >>> sorted(r.id for r in apply_floor(bare).rules)[:3]
-    ['cannot_bear_weight', 'chest_pain', 'difficulty_breathing']
+    ['cannot_bear_weight', 'chest_pain', 'cold_pale_foot']
     """
     known = set(params.findings) | set(params.risk_factors)
     causes = set(params.causes)

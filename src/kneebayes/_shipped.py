@@ -28,6 +28,7 @@ def diagnose(
     absent: Iterable[str] | None = None,
     age: float | None = None,
     *,
+    sex: str | None = None,
     engine: Engine = "numpy",
 ) -> Diagnosis:
     """Diagnose with the shipped priors; see :meth:`kneebayes.Model.diagnose`.
@@ -36,8 +37,10 @@ def diagnose(
     --------
     >>> diagnose(present=["difficulty_breathing"]).triage
     'emergency'
+    >>> "popliteal_aneurysm" in diagnose(present=["pulsating_lump"], age=72, sex="male").probabilities.index[:3]
+    True
     """
-    return shipped_model().diagnose(present, absent, age, engine=engine)
+    return shipped_model().diagnose(present, absent, age, sex=sex, engine=engine)
 
 
 def predict_findings(

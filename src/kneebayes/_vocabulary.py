@@ -5,7 +5,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-KINDS: tuple[str, ...] = ("cause", "symptom", "red_flag", "risk_factor")
+KINDS: tuple[str, ...] = ("cause", "symptom", "red_flag", "risk_factor", "sex")
+#: The one id of kind ``sex``: a binary root node, present for a woman and absent for a man, set by
+#: ``diagnose(sex=...)`` and never reported as a finding.
+SEX_ID = "female"
+#: The values ``sex=`` accepts.
+SEXES: tuple[str, ...] = ("female", "male")
 FINDING_KINDS: tuple[str, ...] = ("symptom", "red_flag")
 TRIAGE_LEVELS: tuple[str, ...] = ("self_care", "see_doctor", "urgent", "emergency")
 EXPERT_ESTIMATE = "expert estimate"

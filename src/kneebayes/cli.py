@@ -50,8 +50,9 @@ def _years(text: str) -> float:
 
 _PRIORS_HELP = "a priors folder (default: the shipped priors)"
 
-_DIAGNOSE = """Give what the person reports: ids present, ids absent, and the age. Every id not given is
-unknown and summed over. --present and --absent may be repeated; every list is kept.
+_DIAGNOSE = """Give what the person reports: ids present, ids absent, the age and the sex. Every id not
+given, and the age or sex when not given, is unknown and summed over. --present and --absent may be
+repeated; every list is kept.
 At least one answer is needed. 'kneebayes findings' lists the ids with their questions.
 
 """ + DISCLAIMER
@@ -59,6 +60,7 @@ At least one answer is needed. 'kneebayes findings' lists the ids with their que
 _DIAGNOSE_EXAMPLES = """examples:
   kneebayes diagnose --present calf_swelling recent_immobility --absent fever --age 64
   kneebayes diagnose --present lump_behind_knee --present stiffness --age 58 --json
+  kneebayes diagnose --present pulsating_lump cold_pale_foot --age 72 --sex male
 """
 
 _EVALUATE = """Score the model on a vignette file (comma-separated CSV, see validation/README.md):
@@ -82,6 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--absent", action="extend", nargs="+", default=None, metavar="ID",
                    help="ids the person denies (repeatable)")
     d.add_argument("--age", type=_years, default=None, metavar="YEARS", help="age in years (0-120)")
+    d.add_argument("--sex", default=None, metavar="SEX", help="female or male (unknown when not given)")
     d.add_argument("--priors", default=None, metavar="PATH", help=_PRIORS_HELP)
     d.add_argument("--engine", choices=["numpy", "pgmpy"], default="numpy", help="inference engine")
     d.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -148,13 +151,13 @@ def _diagnose(args: argparse.Namespace) -> int:
     from ._model import load_model
 
     present, absent = args.present or [], args.absent or []
-    if not present and not absent and args.age is None:
+    if not present and not absent and args.age is None and args.sex is None:
         raise OptionError(
-            "nothing was reported: give at least one answer with --present ID..., --absent ID... or --age YEARS "
-            "('kneebayes findings' lists the ids)"
+            "nothing was reported: give at least one answer with --present ID..., --absent ID..., --age YEARS "
+            "or --sex SEX ('kneebayes findings' lists the ids)"
         )
     model = load_model(args.priors)
-    result = model.diagnose(present, absent, args.age, engine=args.engine)
+    result = model.diagnose(present, absent, args.age, sex=args.sex, engine=args.engine)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
