@@ -1,0 +1,126 @@
+"""The red-flag override at its edges, on hand-built arrays: thresholds, ties and the highest level winning.
+
+These tests call ``fired_matrix`` and ``triage_codes`` directly with posteriors chosen
+to land exactly on a rule's ``at_least`` and on the care threshold, so a ``>=`` turned
+into ``>`` or a maximum turned into a replacement is caught here and not by chance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kneebayes import TRIAGE_LEVELS, RedFlagRule
+from kneebayes._red_flags import describe, fired_matrix, triage_codes
+
+SELF, DOCTOR, URGENT, EMERGENCY = range(4)
+OBSERVABLE = ("fever", "calf_swelling", "recent_immobility", "spasm")
+CAUSES = ("cramp", "dvt", "infection")
+CARE = ("self_care", "urgent", "emergency")
+
+
+def rule(ident: str, level: str, present: tuple[str, ...] = (), cause: str | None = None,
+         at_least: float | None = None) -> RedFlagRule:
+    """Return a rule with a placeholder message and source."""
+    return RedFlagRule(ident, level, present, cause, at_least, f"message of {ident}", "test")
+
+
+def answers(*rows: tuple[str, ...]) -> np.ndarray:
+    """Return the boolean present-matrix of patients, each given by the ids reported present."""
+    return np.array([[ident in row for ident in OBSERVABLE] for row in rows], dtype=bool).reshape(len(rows), -1)
+
+
+def test_threshold_rule_fires_exactly_at_its_threshold() -> None:
+    """A posterior equal to at_least fires the rule; the next float below does not."""
+    at = 0.15
+    r = rule("dvt_probable", "urgent", cause="dvt", at_least=at)
+    below = float(np.nextafter(at, 0.0))
+    posteriors = np.array([[0.0, at, 0.0], [0.0, below, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    fired = fired_matrix([r], OBSERVABLE, answers((), (), (), ()), CAUSES, posteriors)
+    assert fired[:, 0].tolist() == [True, False, True, False]
+
+
+def test_finding_rule_needs_every_listed_finding() -> None:
+    """A rule on two findings fires only when both are reported present."""
+    r = rule("clot_signs", "urgent", present=("calf_swelling", "recent_immobility"))
+    present = answers(("calf_swelling", "recent_immobility"), ("calf_swelling",), ("recent_immobility",), ())
+    fired = fired_matrix([r], OBSERVABLE, present, CAUSES, np.zeros((4, 3)))
+    assert fired[:, 0].tolist() == [True, False, False, False]
+
+
+def test_rule_with_findings_and_cause_needs_both() -> None:
+    """A rule with when_present and when_cause fires only when the finding is present AND the posterior reaches it."""
+    r = rule("swollen_and_likely", "emergency", present=("calf_swelling",), cause="dvt", at_least=0.4)
+    present = answers(("calf_swelling",), ("calf_swelling",), (), ())
+    posteriors = np.array([[0, 0.4, 0], [0, 0.39, 0], [0, 0.9, 0], [0, 0.1, 0]], dtype=float)
+    fired = fired_matrix([r], OBSERVABLE, present, CAUSES, posteriors)
+    assert fired[:, 0].tolist() == [True, False, False, False]
+
+
+def test_rules_fire_independently_per_patient_and_rule() -> None:
+    """Each (patient, rule) cell depends only on that patient's answers and posteriors."""
+    rules = [rule("fever", "urgent", present=("fever",)), rule("dvt", "urgent", cause="dvt", at_least=0.2)]
+    present = answers(("fever",), (), ("fever", "spasm"))
+    posteriors = np.array([[0, 0.1, 0], [0, 0.2, 0], [0, 0.5, 0]], dtype=float)
+    fired = fired_matrix(rules, OBSERVABLE, present, CAUSES, posteriors)
+    assert fired.tolist() == [[True, False], [False, True], [True, True]]
+
+
+def test_care_threshold_counts_a_posterior_exactly_at_it() -> None:
+    """A cause whose posterior equals the care threshold is probable and sets its care level; just below it does not."""
+    threshold = 0.3
+    below = float(np.nextafter(threshold, 0.0))
+    posteriors = np.array([[0.9, threshold, 0.0], [0.9, below, 0.0]])
+    codes = triage_codes([], np.zeros((2, 0), dtype=bool), CARE, posteriors, threshold)
+    assert codes.tolist() == [URGENT, SELF]
+
+
+def test_probable_causes_take_the_highest_care() -> None:
+    """With several probable causes, the triage is the highest of their care levels, whatever their order."""
+    posteriors = np.array([[0.5, 0.5, 0.5], [0.5, 0.5, 0.0], [0.5, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    codes = triage_codes([], np.zeros((4, 0), dtype=bool), CARE, posteriors, 0.3)
+    assert codes.tolist() == [EMERGENCY, URGENT, SELF, SELF]
+
+
+def test_a_lower_fired_rule_does_not_lower_a_probable_cause_care() -> None:
+    """A fired rule whose level is below a probable cause's care leaves the triage at the cause's care."""
+    r = rule("mild", "see_doctor", present=("spasm",))
+    posteriors = np.array([[0.0, 0.0, 0.9], [0.0, 0.8, 0.0], [0.9, 0.0, 0.0]])
+    codes = triage_codes([r], np.array([[True], [True], [True]]), CARE, posteriors, 0.3)
+    assert codes.tolist() == [EMERGENCY, URGENT, DOCTOR]
+
+
+def test_several_fired_rules_take_the_highest() -> None:
+    """Of several fired rules, the most serious sets the triage, in whatever order the rules are listed."""
+    rules = [rule("a", "emergency", ("fever",)), rule("b", "see_doctor", ("spasm",)), rule("c", "urgent", ("fever",))]
+    fired = np.array([[True, True, True], [False, True, True], [False, True, False], [False, False, False]])
+    posteriors = np.zeros((4, 3))
+    assert triage_codes(rules, fired, CARE, posteriors, 0.3).tolist() == [EMERGENCY, URGENT, DOCTOR, SELF]
+    reversed_codes = triage_codes(rules[::-1], fired[:, ::-1], CARE, posteriors, 0.3)
+    assert reversed_codes.tolist() == [EMERGENCY, URGENT, DOCTOR, SELF]
+
+
+def test_rule_above_cause_care_raises_the_triage() -> None:
+    """A fired rule above every probable cause's care raises the triage to the rule's level."""
+    r = rule("fever", "emergency", present=("fever",))
+    posteriors = np.array([[0.9, 0.0, 0.0], [0.0, 0.9, 0.0]])
+    assert triage_codes([r], np.array([[True], [True]]), CARE, posteriors, 0.3).tolist() == [EMERGENCY, EMERGENCY]
+    assert triage_codes([r], np.array([[False], [False]]), CARE, posteriors, 0.3).tolist() == [SELF, URGENT]
+
+
+@pytest.mark.parametrize("level", TRIAGE_LEVELS)
+def test_a_fired_rule_sets_at_least_its_level(level: str) -> None:
+    """Whatever the probable causes, a fired rule of a level gives a triage of at least that level."""
+    r = rule("x", level, present=("fever",))
+    posteriors = np.array([[0.9, 0.0, 0.0], [0.0, 0.9, 0.0], [0.0, 0.0, 0.9], [0.0, 0.0, 0.0]])
+    codes = triage_codes([r], np.ones((4, 1), dtype=bool), CARE, posteriors, 0.3)
+    want = TRIAGE_LEVELS.index(level)
+    assert codes.tolist() == [max(want, SELF), max(want, URGENT), max(want, EMERGENCY), want]
+
+
+def test_describe_says_why_a_rule_fired() -> None:
+    """describe() names the findings and the posterior against the threshold, and keeps the message apart."""
+    r = rule("swollen_and_likely", "urgent", present=("calf_swelling",), cause="dvt", at_least=0.15)
+    flag = describe(r, {"dvt": 0.25, "cramp": 0.1, "infection": 0.0})
+    assert flag.why == "calf_swelling reported present; P(dvt) = 0.25 >= 0.15"
+    assert flag.message == "message of swollen_and_likely" and flag.level == "urgent"
