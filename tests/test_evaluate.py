@@ -80,12 +80,19 @@ def test_bad_vignette_file_lists_every_problem(model: kneebayes.Model, tmp_path:
     assert "bad.csv, line 6, field 'triage'" in message
 
 
-def test_evaluate_command(capsys: pytest.CaptureFixture[str], vignette_file: Path) -> None:
-    """The command kneebayes evaluate prints the tune, heldout and all rows with the published anchors."""
+def test_evaluate_command(capsys: pytest.CaptureFixture[str], vignette_file: Path, model: kneebayes.Model) -> None:
+    """The command kneebayes evaluate prints the tune, heldout and all rows with their figures, and the anchors."""
     assert main(["evaluate", str(vignette_file)]) == 0
-    out = capsys.readouterr().out
-    for word in ("tune", "heldout", "all", "Semigran", "Confusion"):
-        assert word in out
+    lines = capsys.readouterr().out.splitlines()
+    frame = kneebayes.load_vignettes(vignette_file, model)
+    for name, split in (("tune", "tune"), ("heldout", "heldout"), ("all", None)):
+        r = kneebayes.evaluate(model, frame, split=split)
+        row = next(line for line in lines if line.split()[:1] == [name])
+        assert row.split() == [name, str(r.n), f"{r.top1:.1%}", f"{r.top3:.1%}", f"{r.mean_rank:.2f}", f"{r.brier:.3f}",
+                               f"{r.log_loss:.3f}", f"{r.urgent_triaged:.1%}", str(r.under_triage_urgent),
+                               str(r.under_triage), str(r.over_triage)], row
+    assert any(line.startswith("  symptom checkers (Semigran et al., BMJ 2015): top-1 34%") for line in lines)
+    assert any(line.startswith("Confusion (rows: final diagnosis") for line in lines)
 
 
 def test_shipped_vignettes_load(model: kneebayes.Model) -> None:

@@ -86,6 +86,16 @@ def read_table(
     -------
     Table or None
         None when the file cannot be read at all (missing, not UTF-8, no header).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "findings.csv"
+    >>> _ = path.write_text("# a comment\\nid,leak\\nfever,0.01\\n", encoding="utf-8")
+    >>> problems: list[Problem] = []
+    >>> table = read_table(path, ("id", "leak"), problems)
+    >>> [(row.line, row.fields) for row in table.rows], problems
+    ([(3, {'id': 'fever', 'leak': '0.01'})], [])
     """
     name = path.name
     if not path.is_file():

@@ -44,6 +44,14 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
     PriorsError
         Listing every problem with line and field (the same error type as a
         malformed priors file, since vignettes are edited the same way).
+
+    Examples
+    --------
+    >>> from kneebayes import load_model, shipped_priors_path
+    >>> path = shipped_priors_path().parent / "validation" / "vignettes.csv"
+    >>> frame = load_vignettes(path, load_model()) if path.is_file() else None  # a checkout holds the set
+    >>> frame is None or set(frame["split"]) == {"tune", "heldout"}
+    True
     """
     file = Path(path)
     problems: list[Problem] = []
@@ -121,6 +129,16 @@ class Evaluation:
     cases : pandas.DataFrame
         One row per vignette: diagnosis, top cause, rank, P(diagnosis), triage and
         right triage.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> cases = pd.DataFrame({"present": [("calf_swelling", "recent_immobility")], "absent": [()],
+    ...                       "age": [70.0], "diagnosis": ["dvt"], "alternatives": [()], "triage": ["urgent"]},
+    ...                      index=pd.Index(["x1"], name="id"))
+    >>> result = evaluate(load_model(), cases)
+    >>> result.n, result.mean_rank, result.under_triage_urgent
+    (1, 1.0, 0)
     """
 
     n: int

@@ -113,6 +113,13 @@ class RedFlagRule:
         What the person reads.
     source : str
         Where the rule comes from.
+
+    Examples
+    --------
+    >>> from kneebayes import load_priors
+    >>> rule = next(r for r in load_priors().red_flags if r.when_cause == "dvt")
+    >>> rule.level, rule.when_present
+    ('urgent', ())
     """
 
     id: str

@@ -136,7 +136,15 @@ def _one_line(err: KneeBayesError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Examples
+    --------
+    >>> from kneebayes import shipped_priors_path
+    >>> main(["check-priors", str(shipped_priors_path())])
+    /...priors: valid; ... red-flag rules
+    0
+    """
     args = _build_parser().parse_args(argv)
     handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors, "evaluate": _evaluate}
     try:
