@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, write_priors
 
 import kneebayes
-from kneebayes._engine import ExactEngine, EvidenceArrays, _posteriors_from
+from conftest import TINY, write_priors
+from kneebayes._engine import EvidenceArrays, ExactEngine, _posteriors_from
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGNETTES = ROOT / "validation" / "vignettes.csv"
@@ -112,7 +112,7 @@ BANDS = {"child": (0, 18, 0.25), "adult": (18, 121, 0.75)}
 
 
 def _unused_roots_folder(tmp_path: Path) -> Path:
-    """The tiny network plus a risk factor ``u`` and two age bands that no cause depends on."""
+    """Return the tiny network plus a risk factor ``u`` and two age bands that no cause depends on."""
     files = dict(TINY)
     files["vocabulary.csv"] += "risk_factor,u,An unused risk factor,Do you have u?\n"
     files["risk_factors.csv"] += f"u,{PREV_U},0.3,0.4,paper2020\n"

@@ -14,7 +14,7 @@ from kneebayes._display import DISCLAIMER, TRIAGE_TEXT
 
 
 def _result(triage: str, flags: tuple[FiredFlag, ...] = ()) -> Diagnosis:
-    """A hand-built diagnosis with two causes."""
+    """Return a hand-built diagnosis with two causes."""
     probabilities = pd.Series({"dvt": 0.6, "cramp": 0.2}, name="probability")
     return Diagnosis(probabilities=probabilities, triage=triage, red_flags=flags, present=("calf_swelling",),
                      absent=(), age=None, labels={"dvt": "Deep vein thrombosis", "cramp": "Cramp"})

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TINY, write_priors
 
 import kneebayes
+from conftest import TINY, write_priors
 
 
 def _folder(tmp_path: Path, **replacements: tuple[str, str]) -> Path:
-    """The tiny priors folder with, per file, one exact text replacement."""
+    """Return the tiny priors folder with, per file, one exact text replacement."""
     files = dict(TINY)
     for name, (old, new) in replacements.items():
         name = name.replace("_csv", ".csv")

@@ -71,7 +71,7 @@ class _NumberedLines:
 def read_table(
     path: Path, required: tuple[str, ...], problems: list[Problem]
 ) -> Table | None:
-    """Read one CSV file of a priors folder.
+    r"""Read one CSV file of a priors folder.
 
     Parameters
     ----------
@@ -91,7 +91,7 @@ def read_table(
     --------
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "findings.csv"
-    >>> _ = path.write_text("# a comment\\nid,leak\\nfever,0.01\\n", encoding="utf-8")
+    >>> _ = path.write_text("# a comment\nid,leak\nfever,0.01\n", encoding="utf-8")
     >>> problems: list[Problem] = []
     >>> table = read_table(path, ("id", "leak"), problems)
     >>> [(row.line, row.fields) for row in table.rows], problems
