@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kneebayes import TRIAGE_LEVELS, RedFlagRule
 from kneebayes._red_flags import describe, fired_matrix, triage_codes
@@ -124,3 +126,69 @@ def test_describe_says_why_a_rule_fired() -> None:
     flag = describe(r, {"dvt": 0.25, "cramp": 0.1, "infection": 0.0})
     assert flag.why == "calf_swelling reported present; P(dvt) = 0.25 >= 0.15"
     assert flag.message == "message of swollen_and_likely" and flag.level == "urgent"
+
+
+def test_fired_flags_are_listed_most_serious_first() -> None:
+    """With an emergency and an urgent flag, the emergency comes first in the result, its text and its dict."""
+    import kneebayes
+
+    result = kneebayes.diagnose(present=["fever", "difficulty_breathing"])
+    levels = [TRIAGE_LEVELS.index(flag.level) for flag in result.red_flags]
+    assert len(levels) >= 2 and levels == sorted(levels, reverse=True) and len(set(levels)) >= 2
+    assert repr(result).startswith("!! RED FLAG [EMERGENCY]")
+    assert [f["level"] for f in result.to_dict()["red_flags"]][0] == "emergency"
+
+
+# ---- random rules on values that land on the thresholds ---------------------------------------------------------
+
+THRESHOLDS = (0.1, 0.3, 0.5)
+#: Posteriors that sit exactly on a threshold, one float below it, or far from every threshold.
+EDGE_VALUES = sorted({0.0, 1.0, *THRESHOLDS, *(float(np.nextafter(t, 0.0)) for t in THRESHOLDS)})
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> tuple[list[RedFlagRule], tuple[str, ...]]:
+    """Draw up to four rules over the test's findings and causes, and a care level per cause."""
+    rules = []
+    for j in range(draw(st.integers(0, 4))):
+        present = tuple(draw(st.lists(st.sampled_from(OBSERVABLE), unique=True, max_size=2)))
+        cause = draw(st.none() | st.sampled_from(CAUSES))
+        at_least = None if cause is None else draw(st.sampled_from(THRESHOLDS))
+        rules.append(rule(f"r{j}", draw(st.sampled_from(TRIAGE_LEVELS)), present, cause, at_least))
+    care = tuple(draw(st.lists(st.sampled_from(TRIAGE_LEVELS), min_size=len(CAUSES), max_size=len(CAUSES))))
+    return rules, care
+
+
+@settings(max_examples=100)
+@given(rule_sets(), st.data())
+def test_triage_is_the_highest_of_care_and_fired_rules(
+    drawn: tuple[list[RedFlagRule], tuple[str, ...]], data: st.DataObject
+) -> None:
+    """On random rules, care levels and posteriors on the thresholds, triage equals a per-patient loop's answer.
+
+    The loop is written element by element: a rule fires when all its findings are present and its
+    cause's posterior is at least its threshold; the triage is the highest level among probable causes
+    (posterior at least the care threshold) and fired rules, so a rule below a cause's care never lowers it.
+    """
+    rules, care = drawn
+    n = 6
+    present = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=len(OBSERVABLE), max_size=len(OBSERVABLE)),
+                                          min_size=n, max_size=n)), dtype=bool)
+    posteriors = np.array(data.draw(st.lists(st.lists(st.sampled_from(EDGE_VALUES), min_size=len(CAUSES),
+                                                      max_size=len(CAUSES)), min_size=n, max_size=n)))
+    threshold = data.draw(st.sampled_from(THRESHOLDS))
+    fired = fired_matrix(rules, OBSERVABLE, present, CAUSES, posteriors)
+    codes = triage_codes(rules, fired, care, posteriors, threshold)
+    for i in range(n):
+        want = 0
+        for c, level in enumerate(care):
+            if not posteriors[i, c] < threshold:
+                want = max(want, TRIAGE_LEVELS.index(level))
+        for j, r in enumerate(rules):
+            holds = all(present[i, OBSERVABLE.index(f)] for f in r.when_present)
+            if r.when_cause is not None:
+                holds = holds and not posteriors[i, CAUSES.index(r.when_cause)] < r.at_least  # type: ignore[operator]
+            assert fired[i, j] == holds, (i, r)
+            if holds:
+                want = max(want, TRIAGE_LEVELS.index(r.level))
+        assert codes[i] == want, (i, rules, care, posteriors[i])

@@ -10,7 +10,8 @@ How it works: each worker copies the repository (without .git, caches and virtua
 environments) to a temporary folder once. For each mutant it replaces the mutant's
 snippet in the copy (the snippet must occur exactly once, else the mutant is "stale"),
 runs ``python -m pytest -x`` on the copy's ``tests/`` with the copy's ``src`` first on the
-path, and puts the file back. The first run leaves out the test that compares README
+path (the test files most likely to catch a fault of that module first, see ``FIRST``: only
+the order changes), and puts the file back. The first run leaves out the test that compares README
 figures with command output (and the lint test, which judges style, not behaviour);
 only if the mutant survives it is the README-figures test run, so a mutant caught only
 there is reported as such: regenerating the README would hide it. Notebooks are not run.
@@ -27,6 +28,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,7 +44,29 @@ sys.path.insert(0, str(HERE))
 from mutants import MUTANTS, Mutant  # noqa: E402
 
 README_TEST = "tests/test_docs.py::test_readme_figures_are_what_the_commands_print"
-IGNORED = ("tests/test_lint.py", "tests/mutation")
+#: Left out of every run: style checks (ruff, mypy) judge how code is written, not what it does.
+IGNORED = ("tests/test_lint.py",)
+#: Test files run first for a mutant of each module (only the order changes: every test file still runs until
+#: one fails, and the one that fails is reported). Files not listed, new ones included, run after, by name.
+FIRST = {
+    "_red_flags.py": ("test_red_flag_edges.py",),
+    "_diagnosis.py": ("test_display.py",),
+    "_display.py": ("test_display.py", "test_cli.py"),
+    "_engine.py": ("test_batch_and_engine_edges.py", "test_engine.py"),
+    "_contraction.py": ("test_batch_and_engine_edges.py", "test_engine.py"),
+    "_parameters.py": ("test_tiny_network.py", "test_batch_and_engine_edges.py"),
+    "_graph.py": ("test_tiny_network.py", "test_malformed_priors.py"),
+    "_model.py": ("test_batch_and_engine_edges.py", "test_red_flag_edges.py", "test_engine.py"),
+    "_evaluate.py": ("test_evaluate.py",),
+    "_evidence.py": ("test_bad_input.py",),
+    "_vocabulary.py": ("test_bad_input.py",),
+    "_priors.py": ("test_validation_edges.py", "test_malformed_priors.py", "test_save.py"),
+    "_csvfile.py": ("test_save.py", "test_malformed_priors.py"),
+    "cli.py": ("test_cli.py", "test_cli_errors.py"),
+    "_pgmpy_model.py": ("test_tiny_network.py",),
+    "_progress.py": ("test_engine.py",),
+}
+_CHILDREN: set[subprocess.Popen[str]] = set()
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis",
                                      ".mypy_cache", ".ruff_cache", "*.egg-info", "build", "dist", ".ipynb_checkpoints")
 
@@ -57,35 +81,55 @@ class Outcome:
     seconds: float = 0.0
 
 
-def pytest_command(only_readme: bool) -> list[str]:
-    """Return the pytest command line of the first (or the README-only) run."""
+def pytest_command(copy: Path, only_readme: bool, module: str = "") -> list[str]:
+    """Return the pytest command line of the first (or the README-only) run, test files in run order."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
                "--strict-markers", "-rfE", "--no-header"]
     if only_readme:
         return [*command, README_TEST]
-    command += ["tests", "--deselect", README_TEST]
-    for path in IGNORED:
-        command += ["--ignore", path]
-    return command
+    files = sorted(p.name for p in (copy / "tests").glob("test_*.py") if f"tests/{p.name}" not in IGNORED)
+    first = [name for name in FIRST.get(Path(module).name, ()) if name in files]
+    ordered = [f"tests/{name}" for name in [*first, *[f for f in files if f not in first]]]
+    return [*command, *ordered, "--deselect", README_TEST]
 
 
-def run_pytest(copy: Path, only_readme: bool, timeout: float) -> tuple[bool, str]:
+def run_pytest(copy: Path, only_readme: bool, timeout: float, module: str = "") -> tuple[bool, str]:
     """Run pytest in ``copy``; return (failed, the first failing test or a reason)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HYPOTHESIS_PROFILE")}
     env.update(PYTHONPATH=str(copy / "src"), PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="ci")
+    process = subprocess.Popen(pytest_command(copy, only_readme, module), cwd=copy, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    _CHILDREN.add(process)
     try:
-        done = subprocess.run(pytest_command(only_readme), cwd=copy, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        _stop(process)
         return True, f"timeout after {timeout:.0f} s"
-    if done.returncode == 0:
+    finally:
+        _CHILDREN.discard(process)
+    if process.returncode == 0:
         return False, ""
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         match = re.match(r"^(FAILED|ERROR) (\S+)", line)
         if match:
             return True, match.group(2)
-    tail = (done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or ["?"])[-1]
-    return True, f"exit {done.returncode}: {tail[:100]}"
+    tail = (stdout.strip().splitlines() or stderr.strip().splitlines() or ["?"])[-1]
+    return True, f"exit {process.returncode}: {tail[:100]}"
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """End a pytest run and everything it started (it runs in its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    for process in list(_CHILDREN):
+        _stop(process)
+    raise SystemExit(128 + signum)
 
 
 def apply(copy: Path, mutant: Mutant) -> str | None:
@@ -107,7 +151,7 @@ def judge(copy: Path, mutant: Mutant, timeout: float) -> Outcome:
     if original is None:
         return Outcome(mutant, "stale", "snippet not found exactly once in " + mutant.file)
     try:
-        failed, by = run_pytest(copy, only_readme=False, timeout=timeout)
+        failed, by = run_pytest(copy, only_readme=False, timeout=timeout, module=mutant.file)
         if failed:
             return Outcome(mutant, "killed", by, time.monotonic() - start)
         failed, by = run_pytest(copy, only_readme=True, timeout=timeout)
@@ -131,6 +175,7 @@ def run_all(mutants: list[Mutant], workers: int, timeout: float, baseline: bool)
         todo.put(mutant)
     outcomes: list[Outcome] = []
     lock = threading.Lock()
+    stopping = threading.Event()
     with tempfile.TemporaryDirectory(prefix="kneebayes-mutation-") as scratch:
         copies = [make_copy(Path(scratch), f"copy{i}") for i in range(workers)]
         if baseline:
@@ -143,7 +188,7 @@ def run_all(mutants: list[Mutant], workers: int, timeout: float, baseline: bool)
             print("baseline: the unmutated suite passes", flush=True)
 
         def work(copy: Path) -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     mutant = todo.get_nowait()
                 except queue.Empty:
@@ -154,11 +199,14 @@ def run_all(mutants: list[Mutant], workers: int, timeout: float, baseline: bool)
                     print(f"[{len(outcomes)}/{len(mutants)}] {mutant.id}: {outcome.status} {outcome.by} "
                           f"({outcome.seconds:.0f} s)", flush=True)
 
-        threads = [threading.Thread(target=work, args=(copy,)) for copy in copies]
+        threads = [threading.Thread(target=work, args=(copy,), daemon=True) for copy in copies]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                time.sleep(0.5)
+        finally:  # on a signal: no new mutant starts, running pytest processes are ended by _on_signal
+            stopping.set()
     order = {m.id: i for i, m in enumerate(mutants)}
     return sorted(outcomes, key=lambda o: order[o.mutant.id])
 
@@ -205,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and whether each still applies")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="where to write the table")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     ids = [m.id for m in MUTANTS]
     if len(set(ids)) != len(ids):
         parser.error("mutant ids must be unique")
