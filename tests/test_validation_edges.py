@@ -26,7 +26,7 @@ def _refusal(folder: Path) -> kneebayes.PriorsError:
     return info.value
 
 
-@pytest.mark.parametrize(("value", "side"), [("0.04", "below low"), ("0.21", "above high")])
+@pytest.mark.parametrize(("value", "side"), [("0.04", "below low"), ("0.21", "above high")], ids=["below", "above"])
 def test_value_outside_its_range_is_refused(tmp_path: Path, value: str, side: str) -> None:
     """A base rate below its low is refused as surely as one above its high, naming file, line and field."""
     folder = _folder(tmp_path, causes_csv=("c1,0.1,0.05,0.2,", f"c1,{value},0.05,0.2,"))
@@ -76,3 +76,24 @@ def test_small_positive_age_band_share_loads(tmp_path: Path) -> None:
     bands = BANDS + "young,0,18,1e-6,1e-7,0.1,paper2020\nadult,18,121,0.999999,0.9,1.0,paper2020\n"
     model = kneebayes.load_model(_folder(tmp_path, age_bands_csv=(TINY["age_bands.csv"], bands)))
     assert model.diagnose(present=["f"], age=10).probabilities.between(0, 1).all()
+
+
+@pytest.mark.parametrize("total", ["1.01", "0.99"])
+def test_age_band_shares_must_sum_to_one(tmp_path: Path, total: str) -> None:
+    """Age-band shares summing to 1.01 or 0.99 are refused; the error names the file and the sum."""
+    second = f"{float(total) - 0.25:.2f}"
+    bands = BANDS + f"young,0,18,0.25,0.1,0.5,paper2020\nadult,18,121,{second},0.5,0.9,paper2020\n"
+    err = _refusal(_folder(tmp_path, age_bands_csv=(TINY["age_bands.csv"], bands)))
+    assert [(p.file, p.field, p.value) for p in err.problems] == [("age_bands.csv", "prevalence", total)]
+    assert "must sum to 1" in str(err)
+
+
+def test_spaces_around_fields_are_ignored(tmp_path: Path) -> None:
+    """A hand-edited file with a space after each comma loads to the same numbers, ids and levels."""
+    spaced = {name: "\n".join(line if line.startswith("#") else line.replace(",", ", ")
+                               for line in text.splitlines()) + "\n" for name, text in TINY.items()}
+    plain = kneebayes.load_priors(write_priors(tmp_path / "plain", TINY))
+    loaded = kneebayes.load_priors(write_priors(tmp_path / "spaced", spaced))
+    assert loaded.to_frame().equals(plain.to_frame())
+    assert list(loaded.causes["care"]) == ["see_doctor", "self_care"]
+    assert loaded.red_flags == plain.red_flags

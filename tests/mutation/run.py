@@ -110,7 +110,7 @@ def run_pytest(copy: Path, only_readme: bool, timeout: float, module: str = "") 
     if process.returncode == 0:
         return False, ""
     for line in stdout.splitlines():
-        match = re.match(r"^(FAILED|ERROR) (\S+)", line)
+        match = re.match(r"^(FAILED|ERROR) (.+?)(?: - .*)?$", line)
         if match:
             return True, match.group(2)
     tail = (stdout.strip().splitlines() or stderr.strip().splitlines() or ["?"])[-1]
