@@ -64,9 +64,7 @@ def test_to_dict_red_flags_carry_their_why_and_message_apart() -> None:
     result = kneebayes.diagnose(present=["fever", "calf_swelling", "recent_immobility"], age=70)
     data = json.loads(json.dumps(result.to_dict()))
     assert [f["id"] for f in data["red_flags"]] == [f.id for f in result.red_flags]
-    assert "fever" in [f["id"] for f in data["red_flags"]]
     for entry, flag in zip(data["red_flags"], result.red_flags, strict=True):
         assert entry == {"id": flag.id, "level": flag.level, "message": flag.message, "why": flag.why}
         assert entry["why"] != entry["message"]
-    fever = next(f for f in data["red_flags"] if f["id"] == "fever")
-    assert fever["why"] == "fever reported present"
+    assert "fever reported present" in [f["why"] for f in data["red_flags"]]  # the fever rule's why, verbatim
