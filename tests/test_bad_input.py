@@ -279,7 +279,7 @@ def _underflowing_model() -> Model:
     almost_one = 1 - 1e-12
     for cause in forced:
         priors = priors.with_value("base_rate", cause, almost_one, high=almost_one)
-        priors = priors.with_value("odds_ratio", f"{cause}|70_plus", 1e12, high=1e12)
+        priors = priors.with_value("odds_ratio", f"{cause}|70_plus", 1e4, high=1e4)
     links = frame[(frame["kind"] == "finding_probability") & frame["target"].str.endswith(forced)]
     for target in links["target"]:
         priors = priors.with_value("finding_probability", target, almost_one, high=almost_one)

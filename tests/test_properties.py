@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 import kneebayes
 from kneebayes import TRIAGE_LEVELS, Diagnosis, Model, Priors, RedFlagRule
+from kneebayes._priors import MAX_ODDS_RATIO, MIN_ODDS_RATIO
+from kneebayes._safety import FLOOR_RULES
 
 TINY = 1e-12
 PRIORS = kneebayes.load_priors()
@@ -76,6 +78,10 @@ def feasible(priors: Priors, kind: str, target: str, low: float, high: float) ->
         linked = links[links.index.get_level_values("finding") == target]["probability"]
         if len(linked):
             high = min(high, float(np.nextafter(linked.min(), 0.0)))
+    elif kind == "threshold":  # the safety floor caps a floor rule's threshold (kneebayes._safety)
+        ceiling = {rule.id: rule.at_least for rule in FLOOR_RULES}.get(target)
+        if ceiling is not None:
+            high = min(high, ceiling)
     elif kind == "finding_probability":
         finding = target.split("|")[0]
         low = max(low, float(np.nextafter(priors.findings.loc[finding, "leak"], 1.0)))
@@ -84,9 +90,9 @@ def feasible(priors: Priors, kind: str, target: str, low: float, high: float) ->
 
 
 def widened(kind: str, low: float, high: float) -> tuple[float, float]:
-    """Return the extreme range of a kind of number: [1e-12, 1 - 1e-12], or [1e-12, 1e12] for odds ratios."""
+    """Return the extreme range of a kind of number: [1e-12, 1 - 1e-12], or the allowed odds ratios."""
     if kind == "odds_ratio":
-        return TINY, 1 / TINY
+        return MIN_ODDS_RATIO, MAX_ODDS_RATIO
     return TINY, 1 - TINY
 
 

@@ -30,8 +30,9 @@ from ._errors import (
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
 from ._model import Model, load_model
-from ._priors import Priors, RedFlagRule, load_priors, shipped_priors_path
+from ._priors import Priors, load_priors, shipped_priors_path
 from ._red_flags import FiredFlag
+from ._rule import RedFlagRule
 from ._shipped import diagnose
 from ._vocabulary import TRIAGE_LEVELS
 

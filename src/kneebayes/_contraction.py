@@ -166,8 +166,9 @@ class ConditionedPlan:
         self.conditioned = conditioned
         self._free = tuple(i for i in range(len(net.roots)) if i not in conditioned)
         terms, self._stacks, self._shared = _reduced_terms(net, conditioned)
-        # a network no root reaches still needs the batch axis: carry it with a term of ones
-        self._batch_term = not any("n" in term for term in terms)
+        # a network no root reaches still needs the batch axis, and the last step needs two operands:
+        # carry the batch axis with a term of ones in either case
+        self._batch_term = not any("n" in term for term in terms) or len(terms) == 1
         if self._batch_term:
             terms = ["n", *terms]
         self._terms = terms

@@ -12,12 +12,13 @@ import pandas as pd
 
 from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
-from ._errors import EvidenceError, OptionError, UnknownIdError
+from ._errors import EvidenceError, OptionError, PriorsError, Problem, UnknownIdError
 from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
-from ._parameters import Parameters, compile_parameters, with_cause_number
+from ._parameters import CalibrationError, Parameters, compile_parameters, with_cause_number
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
+from ._safety import apply_floor
 from ._vocabulary import TRIAGE_LEVELS, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,12 +51,26 @@ class Model:
 
     def __init__(self, priors: Priors, parameters: Parameters) -> None:
         self.priors = priors
-        self.parameters = parameters
+        # the safety floor is code: whatever built the parameters, its rules and care levels are in force
+        self.parameters = apply_floor(parameters)
 
     @classmethod
     def from_priors(cls, priors: Priors) -> Model:
-        """Compile validated priors into a model."""
-        return cls(priors, compile_parameters(priors))
+        """Compile validated priors into a model.
+
+        Raises
+        ------
+        PriorsError
+            When a cause's base rate cannot be reproduced with its odds ratios
+            (located at the base rate's line in ``causes.csv``).
+        """
+        try:
+            return cls(priors, compile_parameters(priors))
+        except CalibrationError as err:
+            rows = priors.to_frame().query("kind == 'base_rate' and target == @err.cause")
+            line = int(rows["line"].iloc[0]) if len(rows) else None
+            problem = Problem("causes.csv", line, "base_rate", None, str(err))
+            raise PriorsError(priors.folder, [problem]) from None
 
     def __repr__(self) -> str:
         p = self.parameters
@@ -202,7 +217,7 @@ class Model:
         level = triage_codes(p.rules, fired[None, :], p.care, posteriors[None, :], p.care_threshold)[0]
         by_cause = dict(zip(p.causes, (float(x) for x in posteriors), strict=True))
         flags = sorted(
-            (describe(rule, by_cause) for rule, on in zip(p.rules, fired, strict=True) if on),
+            (describe(rule, by_cause, evidence.present) for rule, on in zip(p.rules, fired, strict=True) if on),
             key=lambda flag: -TRIAGE_LEVELS.index(flag.level),
         )
         probabilities = pd.Series(by_cause, name="probability").sort_values(ascending=False, kind="stable")

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._graph import topological_order
-from ._priors import Priors, RedFlagRule
+from ._priors import Priors
+from ._rule import RedFlagRule
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -166,7 +167,10 @@ def cause_table(params: Parameters, c: int) -> CauseTable:
 
 
 def _sigmoid(x: FloatArray | float) -> FloatArray:
-    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float))))
+    """Logistic function, accurate to a few ulps in relative terms even deep in either tail."""
+    x = np.asarray(x, dtype=float)
+    small = np.exp(-np.abs(x))
+    return np.asarray(np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small)))
 
 
 def compile_parameters(priors: Priors) -> Parameters:
@@ -311,19 +315,42 @@ def parent_distribution(params: Parameters, c: int) -> tuple[FloatArray, FloatAr
 
 
 def _solve_intercept(params: Parameters, c: int) -> float:
-    """Find the intercept whose population average of P(cause) equals the base rate."""
+    """Find the intercept whose population average of P(cause) equals the base rate.
+
+    The bracket is exact: with ``b = logit(rate) - max(score)`` every parent
+    configuration's probability is at most the rate, and with
+    ``b = logit(rate) - min(score)`` at least, so bisection always converges.
+    Raises :class:`CalibrationError` when double precision cannot reproduce the rate.
+    """
     prob, score = parent_distribution(params, c)
-    target = params.base_rate[c]
-    low, high = -60.0, 60.0
+    target = float(params.base_rate[c])
+    logit = float(np.log(target) - np.log1p(-target))
+    live = score[prob > 0]
+    low, high = logit - float(live.max()), logit - float(live.min())
     for _ in range(200):
         mid = 0.5 * (low + high)
         if float(prob @ _sigmoid(mid + score)) < target:
             low = mid
         else:
             high = mid
-        if high - low < 1e-13:
+        if high - low < 1e-13 * max(1.0, abs(mid)):
             break
-    return 0.5 * (low + high)
+    intercept = 0.5 * (low + high)
+    reached = float(prob @ _sigmoid(intercept + score))
+    if not abs(reached - target) <= 1e-9 * target:
+        raise CalibrationError(params.causes[c], target, reached)
+    return intercept
+
+
+class CalibrationError(ValueError):
+    """A cause's base rate cannot be reproduced by its logistic table in double precision."""
+
+    def __init__(self, cause: str, target: float, reached: float) -> None:
+        self.cause = cause
+        super().__init__(
+            f"the base rate of {cause!r} ({target:g}) cannot be reproduced with its odds ratios "
+            f"(the closest marginal is {reached:g}): narrow the odds ratios or move the base rate"
+        )
 
 
 def with_cause_number(params: Parameters, kind: str, target: str, value: float) -> tuple[Parameters, tuple[int, ...]]:

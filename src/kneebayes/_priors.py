@@ -24,6 +24,8 @@ import pandas as pd
 from ._csvfile import Row, Table, read_table, render_table
 from ._errors import PriorsError, Problem
 from ._graph import find_cycle
+from ._rule import RedFlagRule
+from ._safety import FLOOR_RULES, floor_problems
 from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, did_you_mean
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -55,6 +57,9 @@ NUMBER_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
 }
 
 _SETTINGS = ("care_threshold",)
+
+#: The range of odds ratios a cause's logistic table can honour (its base rate is reproduced exactly).
+MIN_ODDS_RATIO, MAX_ODDS_RATIO = 1e-4, 1e4
 
 
 class _AgeBand(TypedDict):
@@ -91,44 +96,6 @@ def shipped_priors_path() -> Path:
     if source_checkout.is_dir():
         return source_checkout
     raise FileNotFoundError(f"the shipped priors are missing: looked in {packaged} and {source_checkout}")
-
-
-@dataclass(frozen=True)
-class RedFlagRule:
-    """One red-flag rule: when it fires, and what it says.
-
-    Attributes
-    ----------
-    id : str
-        Rule id.
-    level : str
-        The triage level the rule demands at least.
-    when_present : tuple of str
-        Findings that must all be reported present (may be empty).
-    when_cause : str or None
-        A cause whose posterior must reach ``at_least``.
-    at_least : float or None
-        The threshold on ``when_cause``.
-    message : str
-        What the person reads.
-    source : str
-        Where the rule comes from.
-
-    Examples
-    --------
-    >>> from kneebayes import load_priors
-    >>> rule = next(r for r in load_priors().red_flags if r.when_cause == "dvt")
-    >>> rule.level, rule.when_present
-    ('urgent', ())
-    """
-
-    id: str
-    level: str
-    when_present: tuple[str, ...]
-    when_cause: str | None
-    at_least: float | None
-    message: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -461,7 +428,7 @@ class _Checker:
         self.problems.append(Problem(table.name, None if row is None else row.line, column, value, rule))
 
     def number(self, table: Table, row: Row, column: str, *, kind: str) -> float | None:
-        """Parse one number; ``kind`` is ``"probability"``, ``"share"``, ``"positive"`` or ``"age"``."""
+        """Parse one number; ``kind`` is ``"probability"``, ``"share"``, ``"positive"``, ``"odds"`` or ``"age"``."""
         text = row.fields[column]
         try:
             value = float(text)
@@ -477,8 +444,13 @@ class _Checker:
         if kind == "share" and not 0.0 < value <= 1.0:
             self.add(table, row, column, text, "must be a share above 0 and at most 1")
             return None
-        if kind == "positive" and not value > 0.0:
+        if kind in ("positive", "odds") and not value > 0.0:
             self.add(table, row, column, text, "must be a positive number")
+            return None
+        if kind == "odds" and not MIN_ODDS_RATIO <= value <= MAX_ODDS_RATIO:
+            self.add(table, row, column, text,
+                     f"must be an odds ratio from {MIN_ODDS_RATIO:g} to {MAX_ODDS_RATIO:g}: beyond that the logistic "
+                     "table cannot be calibrated to the cause's base rate in double precision")
             return None
         if kind == "age" and (value != int(value) or not 0 <= value <= 121):
             self.add(table, row, column, text, "must be a whole number of years from 0 to 121")
@@ -678,7 +650,7 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     for row in rows:
         ok = check.known(t, row, "cause", causes_ids, "cause id")
         ok &= check.known(t, row, "factor", rf_ids + band_ids + causes_ids, "factor (risk factor, age band or cause)")
-        numbers = check.ranged(t, row, "odds_ratio", kind="positive")
+        numbers = check.ranged(t, row, "odds_ratio", kind="odds")
         if ok and row.fields["cause"] == row.fields["factor"]:
             check.add(t, row, "factor", row.fields["factor"], "a cause cannot be its own factor")
             continue
@@ -750,8 +722,22 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         if ok:
             rules.append(RedFlagRule(fields["id"], fields["level"], present, cause, at_least, fields["message"],
                                      fields["source"]))
+    rule_rows = {row.fields["id"]: row for row in rows}
+    floor_ids = {rule.id for rule in FLOOR_RULES}
+    rows_of = {
+        "vocabulary.csv": {row.fields["id"]: row for row in vocab_rows},
+        "causes.csv": {row.fields["id"]: row for row in tables["causes.csv"].rows},
+        "red_flags.csv": rule_rows,
+    }
+    kinds = {ident: fields["kind"] for ident, fields in vocab.items()}
+    care = {str(c["id"]): str(c["care"]) for c in causes}
+    for problem in floor_problems(kinds, care, rules):
+        if problem.key is None and problem.value in rule_rows:
+            continue  # the rule's row is there but invalid: its own problem already says why
+        located = None if problem.key is None else rows_of[problem.file].get(problem.key)
+        check.add(tables[problem.file], located, problem.field, problem.value, problem.rule)
     if not check.problems or rules:
-        for flag in by_kind["red_flag"]:
+        for flag in (f for f in by_kind["red_flag"] if f not in floor_ids):
             own = [r for r in rules if r.when_present == (flag,) and r.when_cause is None]
             if any(r.level in ("urgent", "emergency") for r in own):
                 continue

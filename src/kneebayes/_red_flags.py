@@ -7,14 +7,14 @@ the triage is the highest of the probable causes' care and every fired rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ._priors import RedFlagRule
+from ._rule import RedFlagRule
 from ._vocabulary import TRIAGE_LEVELS
 
 
@@ -75,9 +75,8 @@ def fired_matrix(
     cause_column = {ident: i for i, ident in enumerate(causes)}
     out = np.zeros((len(present), len(rules)), dtype=bool)
     for j, rule in enumerate(rules):
-        fires = np.ones(len(present), dtype=bool)
-        for ident in rule.when_present:
-            fires &= present[:, column[ident]]
+        columns = [column[ident] for ident in rule.when_present]
+        fires = present[:, columns].sum(axis=1) >= rule.needed
         if rule.when_cause is not None and rule.at_least is not None:
             fires &= posteriors[:, cause_column[rule.when_cause]] >= rule.at_least
         out[:, j] = fires
@@ -109,9 +108,24 @@ def triage_codes(
     return level.astype(np.int64)
 
 
-def describe(rule: RedFlagRule, posteriors: dict[str, float]) -> FiredFlag:
-    """Explain, for a rule that fired, what made it fire."""
-    reasons = [f"{ident} reported present" for ident in rule.when_present]
+def describe(rule: RedFlagRule, posteriors: dict[str, float], present: Collection[str] = ()) -> FiredFlag:
+    """Explain, for a rule that fired, what made it fire.
+
+    ``present`` (the ids reported present) names the items of a score rule
+    (``min_present``) that counted; a rule that needs all its ids names them all.
+
+    Examples
+    --------
+    >>> rule = RedFlagRule("w", "urgent", ("a", "b", "c"), None, None, "Go.", "x", min_present=2)
+    >>> describe(rule, {}, present=["a", "c"]).why
+    '2 of 3 items reported present (at least 2 needed): a, c'
+    """
+    if rule.min_present is not None:
+        counted = [ident for ident in rule.when_present if ident in present]
+        reasons = [f"{len(counted)} of {len(rule.when_present)} items reported present "
+                   f"(at least {rule.min_present} needed): {', '.join(counted)}"]
+    else:
+        reasons = [f"{ident} reported present" for ident in rule.when_present]
     if rule.when_cause is not None:
         reasons.append(f"P({rule.when_cause}) = {posteriors[rule.when_cause]:.2f} >= {rule.at_least:g}")
     return FiredFlag(rule.id, rule.level, rule.message, "; ".join(reasons))
