@@ -49,7 +49,8 @@ IGNORED = ("tests/test_lint.py",)
 #: Test files run first for a mutant of each module (only the order changes: every test file still runs until
 #: one fails, and the one that fails is reported). Files not listed, new ones included, run after, by name.
 FIRST = {
-    "_red_flags.py": ("test_red_flag_edges.py",),
+    "_red_flags.py": ("test_red_flag_edges.py", "test_safety_floor.py"),
+    "_safety.py": ("test_safety_floor.py", "test_malformed_priors.py"),
     "_diagnosis.py": ("test_display.py",),
     "_display.py": ("test_display.py", "test_cli.py"),
     "_engine.py": ("test_batch_and_engine_edges.py", "test_engine.py"),
