@@ -18,33 +18,33 @@ symptom,f,A finding,Do you have f?
 risk_factor,r,A risk factor,Do you have r?
 """,
     "references.csv": """key,authors,year,title,journal,checked,numbers
-paper2020,A Author,2020,A paper,J Test,abstract,
+paper2020,A Author,2020,A paper,J Test,abstract,made-up test figures
 """,
-    "causes.csv": """id,base_rate,low,high,care,care_source,source
-c1,0.1,0.05,0.2,see_doctor,paper2020,paper2020
-c2,0.3,0.2,0.4,self_care,paper2020,expert estimate
+    "causes.csv": """id,base_rate,low,high,care,care_source,source,evidence
+c1,0.1,0.05,0.2,see_doctor,paper2020,paper2020,direct
+c2,0.3,0.2,0.4,self_care,paper2020,expert estimate,expert
 """,
-    "risk_factors.csv": """id,prevalence,low,high,source
-r,0.2,0.1,0.3,paper2020
+    "risk_factors.csv": """id,prevalence,low,high,source,evidence
+r,0.2,0.1,0.3,paper2020,direct
 """,
-    "age_bands.csv": """id,min_age,max_age,prevalence,low,high,source
-all_ages,0,121,1.0,1.0,1.0,paper2020
+    "age_bands.csv": """id,min_age,max_age,prevalence,low,high,source,evidence
+all_ages,0,121,1.0,1.0,1.0,paper2020,direct
 """,
-    "cause_risks.csv": """cause,factor,odds_ratio,low,high,source
-c1,r,3.0,2.0,4.0,paper2020
+    "cause_risks.csv": """cause,factor,odds_ratio,low,high,source,evidence
+c1,r,3.0,2.0,4.0,paper2020,direct
 """,
-    "findings.csv": """id,leak,low,high,source
-f,0.05,0.01,0.1,paper2020
+    "findings.csv": """id,leak,low,high,source,evidence
+f,0.05,0.01,0.1,paper2020,direct
 """,
-    "finding_links.csv": """finding,cause,probability,low,high,source
-f,c1,0.8,0.7,0.9,paper2020
-f,c2,0.5,0.4,0.6,expert estimate
+    "finding_links.csv": """finding,cause,probability,low,high,source,evidence
+f,c1,0.8,0.7,0.9,paper2020,direct
+f,c2,0.5,0.4,0.6,expert estimate,expert
 """,
-    "red_flags.csv": """id,level,when_present,when_cause,at_least,low,high,message,source
-c1_likely,urgent,,c1,0.5,0.3,0.7,Get care today.,paper2020
+    "red_flags.csv": """id,level,when_present,when_cause,at_least,low,high,message,source,evidence
+c1_likely,urgent,,c1,0.5,0.3,0.7,Get care today.,paper2020,direct
 """,
-    "settings.csv": """name,value,low,high,source
-care_threshold,0.3,0.2,0.5,expert estimate
+    "settings.csv": """name,value,low,high,source,evidence
+care_threshold,0.3,0.2,0.5,expert estimate,expert
 """,
 }
 

@@ -238,6 +238,25 @@ def latin1_in_row(prefix: str) -> Mutation:
     return mutate
 
 
+def drop_column(column: str) -> Mutation:
+    """Remove one column from the header and every row, as in a file written before the column existed."""
+
+    def mutate(text: str) -> str:
+        lines, header = _split(text)
+        index = header.index(column)
+        out = []
+        for line in lines:
+            if not line.strip() or line.startswith("#"):
+                out.append(line)
+                continue
+            values = next(csv.reader([line]))
+            del values[index]
+            out.append(_render(values) + line[len(line.rstrip("\r\n")):])
+        return "".join(out)
+
+    return mutate
+
+
 def nul_in_row(prefix: str) -> Mutation:
     """Insert a NUL byte in the row starting with ``prefix``."""
 
@@ -330,7 +349,7 @@ CASES: list[Case] = [
     Case("unknown_vocabulary_kind", VOCAB, replace("\nsymptom,grinding,", "\nsymtom,grinding,"),
          (VOCAB, at(VOCAB, "symptom,grinding"), "field 'kind'", "unknown kind; did you mean 'symptom'", "got 'symtom'"),
          problems=4),
-    Case("self_factor", ODDS, append("dvt,dvt,2.0,1.0,3.0,expert estimate,"),
+    Case("self_factor", ODDS, append("dvt,dvt,2.0,1.0,3.0,expert estimate,expert,"),
          (ODDS, f"line {end_line(ODDS)}", "field 'factor'", "a cause cannot be its own factor", "got 'dvt'")),
     Case("care_level_unknown", CAUSES, set_fields("dvt", care="emergency"),
          (CAUSES, at(CAUSES, "dvt"), "field 'care'", "unknown care level", "got 'emergency'")),
@@ -345,7 +364,8 @@ CASES: list[Case] = [
          (CAUSES, "field 'id'", "every cause of vocabulary.csv needs a row", "got 'pcl_injury'")),
     Case("missing_required_column", RISKS, replace("\nid,prevalence,low,high,", "\nid,prevalence,lo,high,"),
          (RISKS, f"line {header_line(RISKS)}", "field 'low'", "required column is missing")),
-    Case("duplicate_column", FINDINGS, replace("\nid,leak,low,high,source,note\n", "\nid,leak,low,high,source,leak\n"),
+    Case("duplicate_column", FINDINGS, replace("\nid,leak,low,high,source,evidence,note\n",
+                                          "\nid,leak,low,high,source,evidence,leak\n"),
          (FINDINGS, f"line {header_line(FINDINGS)}", "field 'leak'", "column appears twice")),
     Case("extra_field_in_row", FINDINGS, resize_row("fever", 1),
          (FINDINGS, at(FINDINGS, "fever"),
@@ -363,7 +383,7 @@ CASES: list[Case] = [
     Case("latin1_file", CAUSES, latin1_in_row("dvt"), (CAUSES, at(CAUSES, "dvt"), "must be UTF-8")),
     Case("nul_byte", CAUSES, nul_in_row("dvt"), (CAUSES, at(CAUSES, "dvt"), "NUL")),
     # structure
-    Case("cycle_among_causes", ODDS, append('osteoarthritis,bakers_cyst,2.0,1.5,3.0,expert estimate,"cycle"'),
+    Case("cycle_among_causes", ODDS, append('osteoarthritis,bakers_cyst,2.0,1.5,3.0,expert estimate,expert,"cycle"'),
          (ODDS, f"line {end_line(ODDS)}", "field 'factor'", "causes must not form a cycle",
           "bakers_cyst <- osteoarthritis <- bakers_cyst")),
     Case("age_band_gap", BANDS, set_fields(_SECOND_BAND, min_age=str(_BANDS[1][0] + 1)),
@@ -390,6 +410,37 @@ CASES: list[Case] = [
     Case("expert_estimate_without_range", RISKS, set_fields(_EXPERT_RISK, low=_EXPERT_VALUE, high=_EXPERT_VALUE),
          (RISKS, at(RISKS, _EXPERT_RISK), "field 'high'", "an expert estimate needs a plausible range",
           f"got '{_EXPERT_VALUE}'")),
+    # evidence grades
+    Case("evidence_column_missing", CAUSES, drop_column("evidence"),
+         (CAUSES, f"line {header_line(CAUSES)}", "field 'evidence'", "required column 'evidence' is missing",
+          "add it right after 'source'", "direct, derived, qualitative or expert")),
+    Case("evidence_unknown_grade", LINKS, set_fields("calf_swelling,dvt", evidence="published figure"),
+         (LINKS, at(LINKS, "calf_swelling,dvt"), "field 'evidence'", "must be an evidence grade",
+          "got 'published figure'")),
+    Case("evidence_misspelt_grade", ODDS, set_fields("dvt,smoking", evidence="derivd"),
+         (ODDS, at(ODDS, "dvt,smoking"), "field 'evidence'", "did you mean 'derived'", "got 'derivd'")),
+    Case("evidence_empty", RISKS, set_fields("smoking", evidence=""),
+         (RISKS, at(RISKS, "smoking"), "field 'evidence'", "must be an evidence grade",
+          "write one of direct, derived, qualitative, expert", "got ''")),
+    Case("evidence_expert_with_reference", CAUSES, set_fields("osteoarthritis", evidence="expert"),
+         (CAUSES, at(CAUSES, "osteoarthritis"), "field 'evidence'", "'expert' means no source", "got 'expert'")),
+    Case("evidence_estimate_graded_derived", CAUSES, set_fields("dvt", evidence="derived"),
+         (CAUSES, at(CAUSES, "dvt"), "field 'evidence'",
+          "the source is 'expert estimate', so the grade must be 'expert'",
+          "got 'derived'")),
+    Case("evidence_qualitative_with_numbers", ODDS, set_fields("dvt,smoking", evidence="qualitative"),
+         (ODDS, at(ODDS, "dvt,smoking"), "field 'evidence'", "'cheng2013' reports numbers", "got 'qualitative'")),
+    Case("evidence_direct_without_numbers", LINKS, set_fields("spasm,cramp", evidence="direct"),
+         (LINKS, at(LINKS, "spasm,cramp"), "field 'evidence'", "needs a cited reference that reports numbers",
+          "'article000' and 'article004' report none", "grade it qualitative", "got 'direct'")),
+    Case("evidence_derived_without_note", CAUSES, set_fields("osteoarthritis", note=""),
+         (CAUSES, at(CAUSES, "osteoarthritis"), "field 'note'", "a derived number needs a note stating the arithmetic",
+          "got ''")),
+    Case("evidence_on_rule_without_threshold", FLAGS, set_fields("hot_swollen_knee", evidence="expert"),
+         (FLAGS, at(FLAGS, "hot_swollen_knee"), "field 'evidence'", "must be empty when when_cause is empty",
+          "got 'expert'")),
+    Case("evidence_missing_on_threshold", FLAGS, set_fields("dvt_probable", evidence=""),
+         (FLAGS, at(FLAGS, "dvt_probable"), "field 'evidence'", "must be an evidence grade", "got ''")),
     # red flags
     Case("red_flag_unknown_finding", FLAGS, set_fields("hot_swollen_knee", when_present="swelling redness_warmht"),
          (FLAGS, at(FLAGS, "hot_swollen_knee"), "field 'when_present'", "unknown finding id",

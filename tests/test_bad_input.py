@@ -272,17 +272,19 @@ def test_engine_guard_names_the_impossible_rows(model: Model) -> None:
 
 
 def _underflowing_model() -> Model:
-    """Build valid but extreme priors: three causes certain at 70+, each producing all its findings."""
+    """Build valid but extreme priors: every finding near-certain whatever the causes.
+
+    Every leak is 1 - 1e-13 and every link 1 - 1e-14, so a person who denies all
+    27 findings has probability below 1e-308 (log about -811): it underflows in
+    linear space. (Odds ratios are capped at 1e4, so causes cannot be forced
+    to near-certainty at one age instead, as an earlier version of this test did.)
+    """
     priors = kneebayes.load_priors()
     frame = priors.to_frame()
-    forced = ("dvt", "osteoarthritis", "bakers_cyst")
-    almost_one = 1 - 1e-12
-    for cause in forced:
-        priors = priors.with_value("base_rate", cause, almost_one, high=almost_one)
-        priors = priors.with_value("odds_ratio", f"{cause}|70_plus", 1e4, high=1e4)
-    links = frame[(frame["kind"] == "finding_probability") & frame["target"].str.endswith(forced)]
-    for target in links["target"]:
-        priors = priors.with_value("finding_probability", target, almost_one, high=almost_one)
+    for target in frame.loc[frame["kind"] == "finding_probability", "target"]:  # links first: above every leak
+        priors = priors.with_value("finding_probability", target, 1 - 1e-14, low=1 - 2e-14, high=1 - 1e-14)
+    for target in frame.loc[frame["kind"] == "leak", "target"]:
+        priors = priors.with_value("leak", target, 1 - 1e-13, high=1 - 1e-13)
     return Model.from_priors(priors)
 
 
@@ -307,7 +309,8 @@ def test_underflowing_evidence_with_numpy_stays_finite(underflowing_model: Model
     assert np.isfinite(values).all()
     # up to one rounding step above 1: see test_certain_posterior_is_at_most_1 in test_properties.py
     assert ((values >= 0) & (values <= 1 + 1e-15)).all()
-    assert result.probabilities["dvt"] == pytest.approx(1.0)
+    arrays = underflowing_model._arrays([underflowing_model.evidence(absent=absent, age=80)])
+    assert float(underflowing_model._engine.log_evidence(arrays)[0]) < -745  # it really underflows in linear space
 
 
 def test_underflowing_evidence_with_pgmpy_is_quiet(underflowing_model: Model) -> None:

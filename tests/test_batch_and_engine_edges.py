@@ -115,9 +115,9 @@ def _unused_roots_folder(tmp_path: Path) -> Path:
     """Return the tiny network plus a risk factor ``u`` and two age bands that no cause depends on."""
     files = dict(TINY)
     files["vocabulary.csv"] += "risk_factor,u,An unused risk factor,Do you have u?\n"
-    files["risk_factors.csv"] += f"u,{PREV_U},0.3,0.4,paper2020\n"
-    files["age_bands.csv"] = "id,min_age,max_age,prevalence,low,high,source\n" + "".join(
-        f"{ident},{lo},{hi},{share},{share},{share},paper2020\n" for ident, (lo, hi, share) in BANDS.items())
+    files["risk_factors.csv"] += f"u,{PREV_U},0.3,0.4,paper2020,direct\n"
+    files["age_bands.csv"] = "id,min_age,max_age,prevalence,low,high,source,evidence\n" + "".join(
+        f"{ident},{lo},{hi},{share},{share},{share},paper2020,direct\n" for ident, (lo, hi, share) in BANDS.items())
     return write_priors(tmp_path / "unused", files)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import importlib
 import inspect
+import io
 import json
 import pkgutil
 import re
@@ -13,9 +15,10 @@ from pathlib import Path
 import pytest
 
 import kneebayes
+from kneebayes.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-MODULES = sorted(m.name for m in pkgutil.iter_modules(kneebayes.__path__, "kneebayes."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(kneebayes.__path__, "kneebayes."))
 
 
 @pytest.mark.parametrize("name", ["kneebayes", *MODULES])
@@ -57,16 +60,21 @@ def test_readme_test_command_is_the_ci_command() -> None:
 
 
 def test_readme_figures_are_what_the_commands_print() -> None:
-    """The README's provenance counts and evaluation table equal what check-priors and evaluate compute now."""
+    """The README's provenance table and evaluation table equal what check-priors and evaluate print now."""
     readme = README.read_text(encoding="utf-8")
-    frame = kneebayes.load_priors().to_frame()
-    counts = frame["evidence"].value_counts()
-    published, qualitative = int(counts["published figure"]), int(counts["qualitative source"])
-    assert f"| all numbers | {len(frame)} |" in readme
-    assert f"| with a published source | {published + qualitative} |" in readme
-    assert f"a number) | {published} |" in readme and f"no number) | {qualitative} |" in readme
-    experts = int(counts["expert estimate"])
-    assert f"| expert estimates, each with a range and a one-line reasoning | {experts} |" in readme
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["check-priors", str(kneebayes.shipped_priors_path())]) == 0
+    rows = [line.split() for line in buffer.getvalue().splitlines()[2:]]
+    start = readme.index("<!-- provenance table")
+    table = readme[start:readme.index("<!-- end of provenance table -->")]
+    kind_rows = [line for line in table.splitlines() if line.startswith(("| `", "| **all"))]
+    assert len(kind_rows) == len(rows)
+    for kind, *counts in rows:
+        name = "**all**" if kind == "all" else f"`{kind}`"
+        assert f"| {name} | " + " | ".join(counts) + " |" in table, kind
+    *grades, total = (int(c) for c in rows[-1][1:])
+    assert "| share | " + " | ".join(f"{g / total:.0%}" for g in grades) + " | 100% |" in table
     model = kneebayes.load_model()
     vignettes = kneebayes.load_vignettes(README.parent / "validation" / "vignettes.csv", model)
     for label, split in (("tuning", "tune"), ("**held-out**", "heldout"), ("all", None)):

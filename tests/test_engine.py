@@ -15,7 +15,7 @@ from conftest import write_priors
 from kneebayes._contraction import ConditionedPlan, Joint, network
 from kneebayes._engine import UNKNOWN, EvidenceArrays
 
-REF = "paper2020,A Author,2020,A paper,J Test,abstract,\n"
+REF = "paper2020,A Author,2020,A paper,J Test,abstract,made-up test figures\n"
 
 
 @st.composite
@@ -27,38 +27,41 @@ def small_models(draw: st.DrawFn) -> dict[str, str]:
     vocab = ["kind,id,label,question"] + [f"cause,{c},{c}," for c in causes] + [f"symptom,{f},{f},{f}?" for f in fs]
     vocab += [f"risk_factor,{r},{r},{r}?" for r in rfs]
     two_bands = draw(st.booleans())
-    bands = ["id,min_age,max_age,prevalence,low,high,source"]
+    bands = ["id,min_age,max_age,prevalence,low,high,source,evidence"]
     band_ids = ["young", "old"] if two_bands else ["all"]
     if two_bands:
         share = draw(st.floats(0.1, 0.9))
-        bands += [f"young,0,50,{share!r},0.0001,1,paper2020", f"old,50,121,{1 - share!r},0.0001,1,paper2020"]
+        bands += [f"young,0,50,{share!r},0.01,0.99,paper2020,direct",
+                  f"old,50,121,{1 - share!r},0.01,0.99,paper2020,direct"]
     else:
-        bands += ["all,0,121,1.0,1.0,1.0,paper2020"]
-    odds = ["cause,factor,odds_ratio,low,high,source"]
+        bands += ["all,0,121,1.0,1.0,1.0,paper2020,direct"]
+    odds = ["cause,factor,odds_ratio,low,high,source,evidence"]
     for i, c in enumerate(causes):
         for factor in rfs + band_ids[1:] + causes[:i]:  # earlier causes only: acyclic
             if draw(st.booleans()):
-                odds.append(f"{c},{factor},{draw(st.floats(0.2, 8.0))!r},0.01,100,paper2020")
+                odds.append(f"{c},{factor},{draw(st.floats(0.2, 8.0))!r},0.01,100,paper2020,direct")
     leaks = {f: draw(st.floats(0.001, 0.3)) for f in fs}
-    links = ["finding,cause,probability,low,high,source"]
+    links = ["finding,cause,probability,low,high,source,evidence"]
     for f in fs:
         for c in causes:
             if draw(st.booleans()):
                 p = draw(st.floats(leaks[f] + 0.01, 0.99))
-                links.append(f"{f},{c},{p!r},{leaks[f] + 0.001!r},0.999,paper2020")
+                links.append(f"{f},{c},{p!r},{leaks[f] + 0.001!r},0.999,paper2020,direct")
     return {
         "vocabulary.csv": "\n".join(vocab) + "\n",
         "references.csv": "key,authors,year,title,journal,checked,numbers\n" + REF,
-        "causes.csv": "id,base_rate,low,high,care,care_source,source\n"
-        + "".join(f"{c},{draw(prob)!r},0.001,0.999,see_doctor,paper2020,paper2020\n" for c in causes),
-        "risk_factors.csv": "id,prevalence,low,high,source\n"
-        + "".join(f"{r},{draw(prob)!r},0.001,0.999,paper2020\n" for r in rfs),
+        "causes.csv": "id,base_rate,low,high,care,care_source,source,evidence\n"
+        + "".join(f"{c},{draw(prob)!r},0.001,0.999,see_doctor,paper2020,paper2020,direct\n" for c in causes),
+        "risk_factors.csv": "id,prevalence,low,high,source,evidence\n"
+        + "".join(f"{r},{draw(prob)!r},0.001,0.999,paper2020,direct\n" for r in rfs),
         "age_bands.csv": "\n".join(bands) + "\n",
         "cause_risks.csv": "\n".join(odds) + "\n",
-        "findings.csv": "id,leak,low,high,source\n" + "".join(f"{f},{leaks[f]!r},0.0001,0.5,paper2020\n" for f in fs),
+        # each leak's range ends at its value, below every link's low (validation requires it)
+        "findings.csv": "id,leak,low,high,source,evidence\n"
+        + "".join(f"{f},{leaks[f]!r},0.0001,{leaks[f]!r},paper2020,direct\n" for f in fs),
         "finding_links.csv": "\n".join(links) + "\n",
-        "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source\n",
-        "settings.csv": "name,value,low,high,source\ncare_threshold,0.3,0.2,0.5,paper2020\n",
+        "red_flags.csv": "id,level,when_present,when_cause,at_least,low,high,message,source,evidence\n",
+        "settings.csv": "name,value,low,high,source,evidence\ncare_threshold,0.3,0.2,0.5,paper2020,direct\n",
     }
 
 

@@ -73,11 +73,13 @@ def test_bad_vignette_file_lists_every_problem(model: kneebayes.Model, tmp_path:
         "see_doctor,article_built,article004,cyst", "soon,article_built,article004,cyst"
     )
     path.write_text(bad, encoding="utf-8")
-    with pytest.raises(kneebayes.PriorsError) as info:
+    with pytest.raises(kneebayes.VignetteError) as info:
         kneebayes.load_vignettes(path, model)
     message = str(info.value)
-    assert "bad.csv, line 4, field 'present'" in message and "did you mean 'spasm'" in message
-    assert "bad.csv, line 6, field 'triage'" in message
+    assert message.startswith(f"2 problems in vignette file {path}:")
+    assert "line 4, field 'present'" in message and "did you mean 'spasm'" in message
+    assert "line 6, field 'triage'" in message
+    assert [str(p) for p in info.value.problems][0].startswith(f"{path}, line 4, field 'present'")
 
 
 def test_evaluate_command(capsys: pytest.CaptureFixture[str], vignette_file: Path, model: kneebayes.Model) -> None:

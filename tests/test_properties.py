@@ -72,10 +72,10 @@ extremes = st.lists(
 
 
 def feasible(priors: Priors, kind: str, target: str, low: float, high: float) -> tuple[float, float]:
-    """Narrow [low, high] so that a finding's leak stays strictly below each of its links' probabilities."""
+    """Narrow [low, high] so that a finding's leak range stays strictly below each of its links' ranges."""
     if kind == "leak":
         links = priors.finding_links
-        linked = links[links.index.get_level_values("finding") == target]["probability"]
+        linked = links[links.index.get_level_values("finding") == target]["low"]
         if len(linked):
             high = min(high, float(np.nextafter(linked.min(), 0.0)))
     elif kind == "threshold":  # the safety floor caps a floor rule's threshold (kneebayes._safety)
@@ -84,7 +84,7 @@ def feasible(priors: Priors, kind: str, target: str, low: float, high: float) ->
             high = min(high, ceiling)
     elif kind == "finding_probability":
         finding = target.split("|")[0]
-        low = max(low, float(np.nextafter(priors.findings.loc[finding, "leak"], 1.0)))
+        low = max(low, float(np.nextafter(priors.findings.loc[finding, "high"], 1.0)))
     assert low <= high, (kind, target, low, high)
     return low, high
 

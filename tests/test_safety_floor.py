@@ -104,7 +104,7 @@ def test_the_threshold_range_stays_below_its_ceiling() -> None:
 def test_a_folder_may_raise_a_floor_rule_and_add_its_own(copy: Path) -> None:
     edit(copy, "red_flags.csv", r"^fever,urgent,", "fever,emergency,")
     with (copy / "red_flags.csv").open("a", encoding="utf-8") as stream:
-        stream.write('lump_and_fever,emergency,lump_behind_knee fever,,,,,"Go now.",expert estimate,\n')
+        stream.write('lump_and_fever,emergency,lump_behind_knee fever,,,,,"Go now.",expert estimate,,\n')
     model = load_model(copy)
     assert model.diagnose(present=["fever"]).triage == "emergency"
     fired = {f.id for f in model.diagnose(present=["fever", "lump_behind_knee"]).red_flags}

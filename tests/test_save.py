@@ -89,7 +89,8 @@ def test_save_keeps_comments_between_rows(tmp_path: Path) -> None:
 def test_with_value_then_save_then_load_gives_the_new_value(shipped: kneebayes.Priors, tmp_path: Path) -> None:
     """A number changed with with_value is saved, loads back, and nothing else changes."""
     leak = (shipped.findings.loc["fever", "leak"] + shipped.findings.loc["fever", "low"]) / 2
-    changed = shipped.with_value("base_rate", "dvt", 0.0451, low=0.02, high=0.06, source="nice_ng158")
+    changed = shipped.with_value("base_rate", "dvt", 0.0451, low=0.02, high=0.06, source="nice_ng158",
+                                 evidence="derived")
     changed = changed.with_value("leak", "fever", leak)
     folder = changed.save(tmp_path / "changed")
     again = load_priors(folder)

@@ -58,12 +58,12 @@ def test_values_on_their_bounds_load(tmp_path: Path) -> None:
     assert priors.causes.loc["c1", "base_rate"] == 0.05 and priors.risk_factors.loc["r", "prevalence"] == 0.3
 
 
-BANDS = "id,min_age,max_age,prevalence,low,high,source\n"
+BANDS = "id,min_age,max_age,prevalence,low,high,source,evidence\n"
 
 
 def test_age_band_share_of_zero_is_refused(tmp_path: Path) -> None:
     """An age band with a share of 0 is refused (an age in it would be impossible evidence), naming its line."""
-    bands = BANDS + "young,0,18,0,0,0.1,paper2020\nadult,18,121,1.0,0.9,1.0,paper2020\n"
+    bands = BANDS + "young,0,18,0,0,0.1,paper2020,direct\nadult,18,121,1.0,0.9,1.0,paper2020,direct\n"
     folder = _folder(tmp_path, age_bands_csv=(TINY["age_bands.csv"], bands))
     err = _refusal(folder)
     assert {(p.file, p.line, p.field) for p in err.problems} >= {("age_bands.csv", 2, "prevalence")}
@@ -73,7 +73,7 @@ def test_age_band_share_of_zero_is_refused(tmp_path: Path) -> None:
 
 def test_small_positive_age_band_share_loads(tmp_path: Path) -> None:
     """A small but positive share is a valid age band, and an age in it gives finite posteriors."""
-    bands = BANDS + "young,0,18,1e-6,1e-7,0.1,paper2020\nadult,18,121,0.999999,0.9,1.0,paper2020\n"
+    bands = BANDS + "young,0,18,1e-6,1e-7,0.1,paper2020,direct\nadult,18,121,0.999999,0.9,0.9999999,paper2020,direct\n"
     model = kneebayes.load_model(_folder(tmp_path, age_bands_csv=(TINY["age_bands.csv"], bands)))
     assert model.diagnose(present=["f"], age=10).probabilities.between(0, 1).all()
 
@@ -82,7 +82,7 @@ def test_small_positive_age_band_share_loads(tmp_path: Path) -> None:
 def test_age_band_shares_must_sum_to_one(tmp_path: Path, total: str) -> None:
     """Age-band shares summing to 1.01 or 0.99 are refused; the error names the file and the sum."""
     second = f"{float(total) - 0.25:.2f}"
-    bands = BANDS + f"young,0,18,0.25,0.1,0.5,paper2020\nadult,18,121,{second},0.5,0.9,paper2020\n"
+    bands = BANDS + f"young,0,18,0.25,0.1,0.5,paper2020,direct\nadult,18,121,{second},0.5,0.9,paper2020,direct\n"
     err = _refusal(_folder(tmp_path, age_bands_csv=(TINY["age_bands.csv"], bands)))
     assert [(p.file, p.field, p.value) for p in err.problems] == [("age_bands.csv", "prevalence", total)]
     assert "must sum to 1" in str(err)

@@ -15,6 +15,7 @@ Examples
 
 import importlib.metadata as _metadata
 
+from . import analysis as analysis  # the researcher's bench: kneebayes.analysis.diff after `import kneebayes`
 from ._diagnosis import Diagnosis
 from ._errors import (
     ContradictoryEvidenceError,
@@ -27,8 +28,10 @@ from ._errors import (
     PriorsError,
     Problem,
     UnknownIdError,
+    VignetteError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
+from ._export import export
 from ._model import Model, load_model
 from ._priors import Priors, load_priors, shipped_priors_path
 from ._red_flags import FiredFlag
@@ -59,9 +62,11 @@ __all__ = [
     "Problem",
     "RedFlagRule",
     "UnknownIdError",
+    "VignetteError",
     "__version__",
     "diagnose",
     "evaluate",
+    "export",
     "load_model",
     "load_priors",
     "load_vignettes",

@@ -98,10 +98,14 @@ def read_table(
     ([(3, {'id': 'fever', 'leak': '0.01'})], [])
     """
     name = path.name
-    if not path.is_file():
-        problems.append(Problem(name, None, None, None, "required file is missing"))
+    try:
+        if not path.is_file():
+            problems.append(Problem(name, None, None, None, "required file is missing"))
+            return None
+        raw = path.read_bytes()
+    except OSError as err:  # permissions, a folder in the way, an I/O error
+        problems.append(Problem(name, None, None, None, f"cannot read file: {err.strerror or err}"))
         return None
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -134,6 +138,12 @@ def read_table(
             problems.append(Problem(name, header_line, column, column, "column appears twice in the header"))
         seen.add(column)
     missing = [c for c in required if c not in seen]
+    separator = _other_separator(header) if len(missing) > 1 else None
+    if separator is not None:
+        problems.append(Problem(name, header_line, None, None,
+                                f"the columns look separated by {separator}; the file must be comma-separated "
+                                "(in a spreadsheet, save as 'CSV UTF-8 (comma delimited)')"))
+        return None
     for column in missing:
         problems.append(
             Problem(name, header_line, column, None, f"required column is missing from the header {','.join(header)}")
@@ -167,6 +177,16 @@ def read_table(
         if number > leading and line.strip().startswith("#")
     )
     return Table(name, comment, tuple(header), tuple(rows), others, header_line, header_raw)
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """Return how to name the separator of a header read as one column holding ';' or a tab, else None."""
+    if len(header) != 1:
+        return None
+    for separator, shown in ((";", "';'"), ("\t", "tab")):
+        if separator in header[0]:
+            return shown
+    return None
 
 
 def _leading_comment(text: str) -> str:

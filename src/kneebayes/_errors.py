@@ -4,6 +4,7 @@ Exception tree::
 
     KneeBayesError
      ├── PriorsError (also ValueError)            a priors folder is missing, malformed or invalid
+     ├── VignetteError (also ValueError)          a vignette file is missing, malformed or invalid
      ├── OptionError (also ValueError)            an option outside its allowed values
      └── EvidenceError (also ValueError)          what a person reported cannot be used
           ├── UnknownIdError                      an id that is not in the vocabulary
@@ -17,6 +18,7 @@ Every subclass is also a ``ValueError``, so callers that already catch
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -36,12 +38,13 @@ class KneeBayesError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One located problem in a priors folder.
+    """One located problem in a priors folder or a vignette file.
 
     Parameters
     ----------
     file : str
-        File name inside the priors folder, e.g. ``"causes.csv"``.
+        File name inside the priors folder, e.g. ``"causes.csv"``, or the path
+        of a vignette file.
     line : int or None
         Line number in that file (1-based), or None for a problem with the whole file.
     field : str or None
@@ -92,6 +95,47 @@ class PriorsError(KneeBayesError, ValueError):
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{count} {noun} in priors folder {folder}:\n{lines}")
 
+    def __reduce__(self) -> tuple[type[PriorsError], tuple[str, tuple[Problem, ...]]]:
+        """Pickle with the folder and problems (for errors sent between processes)."""
+        return (type(self), (self.folder, self.problems))
+
+
+class VignetteError(KneeBayesError, ValueError):
+    """A vignette file cannot be used; ``problems`` lists every problem found.
+
+    Parameters
+    ----------
+    path : str
+        The vignette file that was read.
+    problems : sequence of Problem
+        Every problem found, in line order; each ``Problem.file`` is ``path``.
+
+    Examples
+    --------
+    >>> err = VignetteError("cases.csv", [Problem("cases.csv", 4, "triage", "soon", "must be a triage level")])
+    >>> print(err)
+    1 problem in vignette file cases.csv:
+      - line 4, field 'triage': must be a triage level; got 'soon'
+    """
+
+    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
+        self.path = path
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = "\n".join(f"  - {self.where(p).lstrip(',: ')}" for p in self.problems)
+        super().__init__(f"{count} {noun} in vignette file {path}:\n{lines}")
+
+    def __reduce__(self) -> tuple[type[VignetteError], tuple[str, tuple[Problem, ...]]]:
+        """Pickle with the path and problems (for errors sent between processes)."""
+        return (type(self), (self.path, self.problems))
+
+    @staticmethod
+    def where(problem: Problem) -> str:
+        """Render a problem after its file name: ``", line 4, field 'x': rule..."`` or ``": rule"``."""
+        text = str(problem)
+        return text[len(problem.file):] if text.startswith(problem.file) else f": {text}"
+
 
 class OptionError(KneeBayesError, ValueError):
     """An option (engine name, chunk size, split...) outside its allowed values."""
@@ -102,7 +146,46 @@ class EvidenceError(KneeBayesError, ValueError):
 
 
 class UnknownIdError(EvidenceError):
-    """An id that is not a finding, risk factor or cause of the vocabulary."""
+    """Ids that are not in the vocabulary (or not where they were given).
+
+    Parameters
+    ----------
+    message : str
+        The whole message, naming every unknown id.
+    ids : sequence of str, optional
+        Every unknown id, in the order given.
+    suggestions : mapping of str to tuple of str, optional
+        For each unknown id, the closest valid ids (empty when none is close).
+
+    Attributes
+    ----------
+    ids : tuple of str
+    suggestions : dict of str to tuple of str
+        So an app can word its own message.
+
+    Examples
+    --------
+    >>> import kneebayes
+    >>> try:
+    ...     kneebayes.diagnose(present=["fevr", "stiffness"])
+    ... except UnknownIdError as err:
+    ...     print(err.ids, err.suggestions)
+    ('fevr',) {'fevr': ('fever',)}
+    """
+
+    def __init__(self, message: str, ids: Sequence[str] = (),
+                 suggestions: Mapping[str, Sequence[str]] | None = None) -> None:
+        super().__init__(message)
+        self.ids: tuple[str, ...] = tuple(ids)
+        self.suggestions: dict[str, tuple[str, ...]] = {
+            ident: tuple((suggestions or {}).get(ident, ())) for ident in self.ids
+        }
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[UnknownIdError], tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]]]:
+        """Pickle with the ids and suggestions (for errors sent between processes)."""
+        return (type(self), (str(self), self.ids, self.suggestions))
 
 
 class ContradictoryEvidenceError(EvidenceError):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +14,29 @@ import numpy as np
 import pandas as pd
 
 from ._csvfile import read_table
-from ._errors import OptionError, PriorsError, Problem
+from ._errors import (
+    ContradictoryEvidenceError,
+    InvalidAgeError,
+    OptionError,
+    Problem,
+    UnknownIdError,
+    VignetteError,
+)
+from ._evidence import MAX_AGE
 from ._model import Model
-from ._vocabulary import TRIAGE_LEVELS, did_you_mean
+from ._numbers import parse_decimal
+from ._vocabulary import TRIAGE_LEVELS, did_you_mean, unknown_ids
 
 VIGNETTE_COLUMNS = ("id", "split", "age", "present", "absent", "diagnosis", "alternatives", "triage")
 
 
 def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
-    """Read and check a vignette file against a model's ids.
+    r"""Read and check a vignette file against a model's ids.
 
-    The format (documented in ``validation/README.md``) is CSV with ``#`` comment
-    lines and the columns ``id, split, age, present, absent, diagnosis,
-    alternatives, triage`` (more columns are kept).
+    The format (documented in ``validation/README.md``) is comma-separated CSV
+    with ``#`` comment lines and the columns ``id, split, age, present, absent,
+    diagnosis, alternatives, triage`` (more columns are kept). An age is empty or
+    a decimal number of years, as numbers in the prior files.
 
     Parameters
     ----------
@@ -41,30 +53,45 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
 
     Raises
     ------
-    PriorsError
-        Listing every problem with line and field (the same error type as a
-        malformed priors file, since vignettes are edited the same way).
+    VignetteError
+        Listing every problem, each with the file's path, line and field.
 
     Examples
     --------
-    >>> from kneebayes import load_model, shipped_priors_path
-    >>> path = shipped_priors_path().parent / "validation" / "vignettes.csv"
-    >>> frame = load_vignettes(path, load_model()) if path.is_file() else None  # a checkout holds the set
-    >>> frame is None or set(frame["split"]) == {"tune", "heldout"}
-    True
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from kneebayes import load_model
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "cases.csv"
+    ...     _ = path.write_text("id,split,age,present,absent,diagnosis,alternatives,triage\n"
+    ...                         "a1,tune,30,spasm sudden_onset,fever,cramp,,self_care\n")
+    ...     load_vignettes(path, load_model()).loc["a1", "present"]
+    ('spasm', 'sudden_onset')
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise OptionError(f"The 'path' parameter must be the path of a vignette file. Got {path!r} instead.")
+    _check_model(model)
     file = Path(path)
-    problems: list[Problem] = []
-    table = read_table(file, VIGNETTE_COLUMNS, problems)
+    where = str(file)
+    try:
+        missing, folder = not file.exists(), file.is_dir()
+    except OSError:  # read_table reports why the file cannot be read
+        missing = folder = False
+    if missing or folder:
+        rule = "the file does not exist" if missing else "this is a folder, not a vignette file"
+        raise VignetteError(where, [Problem(where, None, None, None, rule)])
+    found: list[Problem] = []
+    table = read_table(file, VIGNETTE_COLUMNS, found)
+    problems = [replace(problem, file=where) for problem in found]
     if table is None:
-        raise PriorsError(str(file.parent), problems)
+        raise VignetteError(where, problems)
     observable = set(model.observable)
     causes = set(model.causes)
     records: list[dict[str, Any]] = []
     seen: set[str] = set()
 
     def bad(line: int, column: str, value: str, rule: str) -> None:
-        problems.append(Problem(file.name, line, column, value, rule))
+        problems.append(Problem(where, line, column, value, rule))
 
     for row in table.rows:
         f = row.fields
@@ -87,17 +114,77 @@ def load_vignettes(path: str | os.PathLike[str], model: Model) -> pd.DataFrame:
             bad(row.line, "triage", f["triage"], f"must be one of {', '.join(TRIAGE_LEVELS)}")
         age = float("nan")
         if f["age"]:
-            try:
-                age = float(f["age"])
-            except ValueError:
-                bad(row.line, "age", f["age"], "must be a number of years or empty")
+            years = parse_decimal(f["age"])
+            if years is None:
+                bad(row.line, "age", f["age"], "must be empty or a number of years written in decimal, such as 58")
+            elif not 0 <= years <= MAX_AGE:
+                bad(row.line, "age", f["age"], f"must be in [0, {MAX_AGE}]")
             else:
-                if not 0 <= age <= 120:
-                    bad(row.line, "age", f["age"], "must be in [0, 120]")
+                age = years
         records.append({**f, **lists, "alternatives": alternatives, "age": age, "line": row.line})
     if problems:
-        raise PriorsError(str(file), problems)
+        raise VignetteError(where, problems)
     return pd.DataFrame.from_records(records).set_index("id")
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, Model):
+        raise OptionError(f"The 'model' parameter must be a Model (see load_model). Got {type(model).__name__}.")
+
+
+#: The columns evaluate() reads from a vignette table (``split`` too when a split is asked for).
+_NEEDED = ("present", "absent", "age", "diagnosis", "alternatives", "triage")
+
+
+def _check_frame(frame: pd.DataFrame, model: Model, *, split: bool) -> None:
+    """Check a vignette table given as a DataFrame; raise a KneeBayesError naming the vignette and column."""
+    needed = (*_NEEDED, "split") if split else _NEEDED
+    missing = [column for column in needed if column not in frame.columns]
+    if missing:
+        raise OptionError(
+            f"a vignette table needs the columns {', '.join(repr(c) for c in needed)} (as load_vignettes returns); "
+            f"missing: {', '.join(repr(c) for c in missing)}"
+        )
+    observable, causes = set(model.observable), set(model.causes)
+    for ident, case in frame.iterrows():
+        where = f"vignette {ident!r}"
+        lists: dict[str, tuple[str, ...]] = {}
+        for column in ("present", "absent", "alternatives"):
+            value = case[column]
+            if not isinstance(value, (tuple, list, set, frozenset)) or not all(isinstance(i, str) for i in value):
+                raise OptionError(
+                    f"{where}, column {column!r}: must be a tuple of id strings (as load_vignettes returns). "
+                    f"Got {value!r} instead."
+                )
+            lists[column] = tuple(value)
+        for column, allowed, what in (("present", observable, "id"), ("absent", observable, "id"),
+                                      ("alternatives", causes, "cause id")):
+            unknown = [i for i in lists[column] if i not in allowed]
+            if unknown:
+                message, suggestions = unknown_ids(what, unknown, allowed)
+                raise UnknownIdError(f"{where}, column {column!r}: {message}", ids=unknown, suggestions=suggestions)
+        both = sorted(set(lists["present"]) & set(lists["absent"]))
+        if both:
+            raise ContradictoryEvidenceError(
+                f"{where}: {', '.join(repr(b) for b in both)} both present and absent; give each id once"
+            )
+        diagnosis = case["diagnosis"]
+        if not isinstance(diagnosis, str) or diagnosis not in causes:
+            message, suggestions = unknown_ids("cause id", [str(diagnosis)], causes)
+            raise UnknownIdError(f"{where}, column 'diagnosis': {message}", ids=[str(diagnosis)],
+                                 suggestions=suggestions)
+        if case["triage"] not in TRIAGE_LEVELS:
+            raise OptionError(
+                f"{where}, column 'triage': must be one of {', '.join(TRIAGE_LEVELS)}. Got {case['triage']!r} instead."
+            )
+        age = case["age"]
+        if age is None or age is pd.NA:
+            continue
+        years = float(age) if isinstance(age, numbers.Real) and not isinstance(age, (bool, np.bool_)) else -1.0
+        if not (math.isnan(years) or 0 <= years <= MAX_AGE):
+            raise InvalidAgeError(
+                f"{where}, column 'age': must be a number of years in [0, {MAX_AGE}] or missing. Got {age!r} instead."
+            )
 
 
 @dataclass(frozen=True)
@@ -194,6 +281,15 @@ def evaluate(
     -------
     Evaluation
 
+    Raises
+    ------
+    VignetteError
+        A vignette file that is missing or malformed.
+    OptionError, UnknownIdError, ContradictoryEvidenceError, InvalidAgeError
+        A table without a needed column, or a vignette with an unknown id, cause,
+        triage level or a bad age (each names the vignette and the column); an
+        unknown split.
+
     Examples
     --------
     >>> from kneebayes import load_model
@@ -204,10 +300,17 @@ def evaluate(
     >>> evaluate(load_model(), cases).top1
     1.0
     """
+    _check_model(model)
+    if not isinstance(vignettes, (pd.DataFrame, str, os.PathLike)):
+        raise OptionError(
+            "The 'vignettes' parameter must be a DataFrame (as load_vignettes returns) or the path of a vignette "
+            f"file. Got {type(vignettes).__name__} instead."
+        )
+    if split is not None and split not in ("tune", "heldout"):
+        raise OptionError(f"The 'split' parameter must be 'tune', 'heldout' or None. Got {split!r} instead.")
     frame = vignettes if isinstance(vignettes, pd.DataFrame) else load_vignettes(vignettes, model)
+    _check_frame(frame, model, split=split is not None)
     if split is not None:
-        if split not in ("tune", "heldout"):
-            raise OptionError(f"The 'split' parameter must be 'tune', 'heldout' or None. Got {split!r} instead.")
         frame = frame[frame["split"] == split]
     if frame.empty:
         raise OptionError("no vignettes to evaluate")
@@ -225,7 +328,18 @@ def evaluate_by_split(
     -------
     dict of str to Evaluation
         Keys ``"tune"`` and ``"heldout"`` (when the set has such rows) and ``"all"``.
+
+    Raises
+    ------
+    OptionError, UnknownIdError, ContradictoryEvidenceError, InvalidAgeError
+        A table without a needed column, or a vignette with an unknown id, cause,
+        triage level or a bad age.
     """
+    _check_model(model)
+    if not isinstance(vignettes, pd.DataFrame):
+        raise OptionError(f"The 'vignettes' parameter must be a DataFrame (see load_vignettes). "
+                          f"Got {type(vignettes).__name__}.")
+    _check_frame(vignettes, model, split=True)
     scored = model.diagnose_many(_patients(vignettes, model), progress=progress)
     results = {}
     for name in ("tune", "heldout"):

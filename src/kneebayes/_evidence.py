@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ._errors import ContradictoryEvidenceError, EvidenceError, InvalidAgeError, UnknownIdError
-from ._vocabulary import did_you_mean
+from ._vocabulary import unknown_ids
 
 MAX_AGE = 120
 
@@ -34,6 +36,13 @@ class Evidence:
 
 
 def _ids(value: Iterable[str] | str | None, name: str) -> tuple[str, ...]:
+    """Return the ids of a collection of id strings, or raise :class:`EvidenceError`.
+
+    A list, tuple, set, generator, numpy array, pandas Series or Index of id
+    strings is a collection of ids. A string, bytes, a mapping (whose keys would
+    be read and values ignored), a DataFrame (whose column names would be read),
+    and anything holding something other than strings are refused.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
@@ -41,14 +50,35 @@ def _ids(value: Iterable[str] | str | None, name: str) -> tuple[str, ...]:
             f"The '{name}' parameter must be a list of ids, not a single string. Got {value!r} instead; "
             f"write {name}=[{value!r}]."
         )
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise EvidenceError(
+            f"The '{name}' parameter must be a list of id strings, not {type(value).__name__}. Got {value!r} instead."
+        )
+    if isinstance(value, Mapping):
+        raise EvidenceError(
+            f"The '{name}' parameter must be a list of ids, not a {type(value).__name__} of answers (its keys would be "
+            "read and its values ignored). Split the answers into two lists: "
+            "present=[i for i, v in answers.items() if v], absent=[i for i, v in answers.items() if not v]."
+        )
+    if isinstance(value, pd.DataFrame):
+        raise EvidenceError(
+            f"The '{name}' parameter must be a list of ids, not a DataFrame (its column names would be read). "
+            "Use diagnose_many for a table of patients."
+        )
     try:
         items = list(value)
     except TypeError:
         raise EvidenceError(f"The '{name}' parameter must be a list of ids. Got {value!r} instead.") from None
     for item in items:
         if not isinstance(item, str):
+            if isinstance(value, pd.Series):
+                raise EvidenceError(
+                    f"The '{name}' parameter must be a list of ids, not a Series of {value.dtype} answers. Write "
+                    "present=list(answers.index[answers == True]), absent=list(answers.index[answers == False]), "
+                    "or use diagnose_many for a table of patients."
+                )
             raise EvidenceError(f"The '{name}' parameter must hold id strings. Got {item!r} ({type(item).__name__}).")
-    return tuple(items)
+    return tuple(str(item) for item in items)
 
 
 def check_age(age: object) -> float | None:
@@ -85,7 +115,9 @@ def make_evidence(
     Parameters
     ----------
     present, absent : iterable of str or None
-        Ids reported present and absent.
+        Ids reported present and absent: a list, tuple, set, generator, numpy
+        array, pandas Series or Index of id strings. A string, bytes, a dict or
+        other mapping, a DataFrame and non-string items are refused.
     age : number or None
         Age in years.
     observable : iterable of str
@@ -97,20 +129,30 @@ def make_evidence(
 
     Raises
     ------
-    UnknownIdError, ContradictoryEvidenceError, InvalidAgeError, EvidenceError
+    UnknownIdError
+        Naming every unknown id (``.ids``, with ``.suggestions``).
+    ContradictoryEvidenceError, InvalidAgeError, EvidenceError
     """
     present_ids = _ids(present, "present")
     absent_ids = _ids(absent, "absent")
     allowed = set(observable)
     cause_ids = set(causes)
-    for ident in present_ids + absent_ids:
-        if ident in cause_ids:
-            raise UnknownIdError(
-                f"{ident!r} is a cause, not a finding: causes are what kneebayes infers. "
+    bad = list(dict.fromkeys(i for i in present_ids + absent_ids if i not in allowed))
+    if bad:
+        given_causes = [i for i in bad if i in cause_ids]
+        others = [i for i in bad if i not in cause_ids]
+        parts = []
+        suggestions: dict[str, tuple[str, ...]] = {}
+        if given_causes:
+            verb = "is a cause" if len(given_causes) == 1 else "are causes"
+            parts.append(
+                f"{', '.join(repr(i) for i in given_causes)} {verb}, not a finding: causes are what kneebayes infers. "
                 "Report symptoms, red flags and risk factors instead."
             )
-        if ident not in allowed:
-            raise UnknownIdError(f"unknown finding id {ident!r}; {did_you_mean(ident, allowed)}")
+        if others:
+            message, suggestions = unknown_ids("finding id", others, allowed)
+            parts.append(message)
+        raise UnknownIdError(" ".join(parts), ids=bad, suggestions=suggestions)
     both = sorted(set(present_ids) & set(absent_ids))
     if both:
         raise ContradictoryEvidenceError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -19,7 +20,7 @@ from ._priors import Priors, load_priors
 from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
 from ._safety import apply_floor
-from ._vocabulary import TRIAGE_LEVELS, did_you_mean
+from ._vocabulary import TRIAGE_LEVELS, unknown_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from pgmpy.models import DiscreteBayesianNetwork
@@ -64,6 +65,8 @@ class Model:
             When a cause's base rate cannot be reproduced with its odds ratios
             (located at the base rate's line in ``causes.csv``).
         """
+        if not isinstance(priors, Priors):
+            raise OptionError(f"The 'priors' parameter must be Priors (see load_priors). Got {type(priors).__name__}.")
         try:
             return cls(priors, compile_parameters(priors))
         except CalibrationError as err:
@@ -150,9 +153,14 @@ class Model:
         Parameters
         ----------
         present : list of str, optional
-            Finding and risk-factor ids the person reports.
+            Finding and risk-factor ids the person reports. Any collection of id
+            strings works (list, tuple, set, generator, numpy array, pandas Series
+            or Index of strings); a single string, bytes, a dict of answers
+            (``{"fever": True}``) and a DataFrame are refused with an
+            :class:`EvidenceError` that says what to pass instead.
         absent : list of str, optional
-            Ids the person denies. Ids in neither list are unknown and summed over.
+            Ids the person denies, in the same forms. Ids in neither list are
+            unknown and summed over.
         age : float, optional
             Age in years, 0 to 120. Unknown when None.
         engine : {"numpy", "pgmpy"}
@@ -166,7 +174,10 @@ class Model:
         Raises
         ------
         UnknownIdError
-            An id that is not in the vocabulary (with the closest ids), or a cause id.
+            Ids that are not in the vocabulary, or cause ids: every one is named
+            (``.ids``), with the closest valid ids (``.suggestions``).
+        EvidenceError
+            ``present`` or ``absent`` of the wrong shape (see above).
         ContradictoryEvidenceError
             The same id both present and absent.
         InvalidAgeError
@@ -325,6 +336,17 @@ class Model:
         pandas.DataFrame
             Index (``value``, patient index); one column per cause.
 
+        Raises
+        ------
+        OptionError
+            An unknown ``kind``, or ``values`` that are not a non-empty list of
+            finite numbers, or a value the finding sweep cannot use.
+        UnknownIdError
+            A ``target`` that names no number of that kind (with the closest), or
+            an unknown column of ``frame``.
+        PriorsError
+            A value that is not valid where the number stands.
+
         Notes
         -----
         A finding's numbers (``leak``, ``finding_probability``) are swept without
@@ -345,17 +367,20 @@ class Model:
         >>> bool(out.loc[(0.3, 0), "bakers_cyst"] < out.loc[(0.9, 0), "bakers_cyst"])
         True
         """
-        grid = np.asarray(values, dtype=float)
-        if grid.ndim != 1 or not len(grid) or not np.isfinite(grid).all():
+        items = [] if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) else list(values)
+        if not items or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in items):
             raise OptionError(f"The 'values' parameter must be a non-empty list of finite numbers. Got {values!r}.")
+        grid = np.array(items, dtype=float)
+        if not np.isfinite(grid).all():
+            raise OptionError(f"The 'values' parameter must be a non-empty list of finite numbers. Got {values!r}.")
+        known = self.priors.to_frame().set_index(["kind", "target"])
+        if not isinstance(kind, str) or not isinstance(target, str) or (kind, target) not in known.index:
+            self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
         ev = self._frame_arrays(frame)
         if kind in ("leak", "finding_probability"):
             posteriors = self._finding_sweep(ev, kind, target, grid)
         else:
-            numbers = self.priors.to_frame().set_index(["kind", "target"])
-            if (kind, target) not in numbers.index:
-                self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
-            bounds = numbers.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
+            bounds = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
             low, high = float(bounds[0]), float(bounds[1])
             if kind in ("odds_ratio", "base_rate"):
                 # a cause-side number changes only its cause's table (and its descendants'): contract the rest once
@@ -410,12 +435,17 @@ class Model:
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         if repeated:
             raise EvidenceError(f"diagnose_many got the same column more than once: {', '.join(repeated)}")
-        for column in frame.columns:
-            if column == "age":
-                continue
-            if not isinstance(column, str) or column not in allowed:
-                hint = "a cause is inferred, not reported" if column in p.causes else did_you_mean(str(column), allowed)
-                raise UnknownIdError(f"unknown column {column!r} in diagnose_many; {hint}")
+        bad = [column for column in frame.columns if column != "age" and (
+            not isinstance(column, str) or column not in allowed)]
+        if bad:
+            names = [str(column) for column in bad]
+            given_causes = [c for c in names if c in p.causes]
+            message, suggestions = unknown_ids("column", [c for c in names if c not in p.causes], allowed)
+            if given_causes:
+                causes_part = (f"column(s) {', '.join(repr(c) for c in given_causes)}: a cause is inferred, "
+                               "not reported")
+                message = causes_part if len(given_causes) == len(names) else f"{causes_part}; {message}"
+            raise UnknownIdError(f"diagnose_many: {message}", ids=names, suggestions=suggestions)
         n = len(frame)
 
         def states(ids: tuple[str, ...]) -> np.ndarray:

@@ -10,6 +10,7 @@ half a model: validation finishes before anything downstream sees the numbers.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -22,18 +23,27 @@ from typing import TypedDict, cast
 import pandas as pd
 
 from ._csvfile import Row, Table, read_table, render_table
-from ._errors import PriorsError, Problem
+from ._errors import OptionError, PriorsError, Problem, UnknownIdError
 from ._graph import find_cycle
+from ._numbers import parse_decimal, rule_for
 from ._rule import RedFlagRule
 from ._safety import FLOOR_RULES, floor_problems
-from ._vocabulary import EXPERT_ESTIMATE, FINDING_KINDS, KINDS, TRIAGE_LEVELS, did_you_mean
+from ._vocabulary import (
+    EVIDENCE_GRADES,
+    EXPERT_ESTIMATE,
+    FINDING_KINDS,
+    KINDS,
+    TRIAGE_LEVELS,
+    closest,
+    did_you_mean,
+)
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 #: The files of a priors folder and the columns each must have.
 FILES: dict[str, tuple[str, ...]] = {
     "vocabulary.csv": ("kind", "id", "label", "question"),
-    "references.csv": ("key", "authors", "year", "title", "journal", "checked"),
+    "references.csv": ("key", "authors", "year", "title", "journal", "checked", "numbers"),
     "causes.csv": ("id", "base_rate", "low", "high", "care", "care_source", "source"),
     "risk_factors.csv": ("id", "prevalence", "low", "high", "source"),
     "age_bands.csv": ("id", "min_age", "max_age", "prevalence", "low", "high", "source"),
@@ -60,6 +70,12 @@ _SETTINGS = ("care_threshold",)
 
 #: The range of odds ratios a cause's logistic table can honour (its base rate is reproduced exactly).
 MIN_ODDS_RATIO, MAX_ODDS_RATIO = 1e-4, 1e4
+
+#: Files whose numbers carry an evidence grade (column ``evidence``).
+GRADED_FILES: tuple[str, ...] = tuple(dict.fromkeys(name for name, _, _ in NUMBER_KINDS.values()))
+
+#: How a reference's ``numbers`` in references.csv says it reports no number.
+_NO_NUMBERS = "no numbers"
 
 
 class _AgeBand(TypedDict):
@@ -167,7 +183,8 @@ class Priors:
         """
         kinds = FINDING_KINDS if kind == "finding" else (kind,)
         if kind != "finding" and kind not in KINDS:
-            raise ValueError(f"The 'kind' parameter must be one of {KINDS + ('finding',)}. Got {kind!r} instead.")
+            raise OptionError(f"The 'kind' parameter must be one of {KINDS + ('finding',)}. Got {kind!r} instead; "
+                              f"{did_you_mean(str(kind), KINDS + ('finding',))}")
         vocab = self.vocabulary
         return tuple(vocab.index[vocab["kind"].isin(kinds)])
 
@@ -187,16 +204,19 @@ class Priors:
             Columns ``kind``, ``target``, ``value``, ``low``, ``high``, ``source``,
             ``evidence``, ``note``, ``file``, ``line``. ``target`` is the id, or
             ``"first|second"`` for numbers keyed by two ids (``"dvt|smoking"``).
-            ``evidence`` is ``"published figure"`` when a cited reference reports
-            numbers, ``"qualitative source"`` when every cited reference is
-            qualitative (its ``numbers`` in references.csv start with "no numbers"),
-            and ``"expert estimate"`` otherwise.
+            ``evidence`` is the number's grade from its file's ``evidence`` column:
+            ``"direct"`` (the reference reports this number for a comparable
+            population), ``"derived"`` (computed from a reported figure; the note
+            states the arithmetic), ``"qualitative"`` (the reference names the link
+            but gives no number) or ``"expert"`` (no source).
 
         Examples
         --------
         >>> frame = load_priors().to_frame()
         >>> sorted(frame["kind"].unique())[:3]
         ['age_prevalence', 'base_rate', 'finding_probability']
+        >>> sorted(frame["evidence"].unique())
+        ['derived', 'direct', 'expert', 'qualitative']
         """
         records = []
         for kind, (name, keys, column) in NUMBER_KINDS.items():
@@ -211,24 +231,13 @@ class Priors:
                         "low": float(row.fields["low"]),
                         "high": float(row.fields["high"]),
                         "source": row.fields["source"],
-                        "evidence": self._evidence(row.fields["source"]),
+                        "evidence": row.fields["evidence"],
                         "note": row.fields.get("note", ""),
                         "file": name,
                         "line": row.line,
                     }
                 )
         return pd.DataFrame.from_records(records)
-
-    def _evidence(self, source: str) -> str:
-        """Classify a source column: published figure, qualitative source or expert estimate."""
-        if source.strip().lower() == EXPERT_ESTIMATE:
-            return EXPERT_ESTIMATE
-        numbers = self.references["numbers"] if "numbers" in self.references.columns else None
-        for key in (k.strip() for k in source.split(";")):
-            reported = "" if numbers is None else str(numbers.get(key, ""))
-            if not reported.lower().startswith("no numbers"):
-                return "published figure"
-        return "qualitative source"
 
     # ---- editing -------------------------------------------------------------
     def with_value(
@@ -240,6 +249,7 @@ class Priors:
         low: float | None = None,
         high: float | None = None,
         source: str | None = None,
+        evidence: str | None = None,
     ) -> Priors:
         """Return a copy with one number changed, validated like a loaded folder.
 
@@ -255,18 +265,32 @@ class Priors:
             A new plausible range; needed when ``value`` falls outside the old one.
         source : str, optional
             A new source (reference keys, or ``"expert estimate"``).
+        evidence : str, optional
+            A new evidence grade (``"direct"``, ``"derived"``, ``"qualitative"`` or
+            ``"expert"``); it must agree with the source, as in a loaded folder.
 
         Returns
         -------
         Priors
             New priors; this object is unchanged.
 
+        Notes
+        -----
+        Age shares must sum to 1, so setting one ``age_prevalence`` rescales the
+        other bands' shares proportionally (they keep their ratios to one another);
+        a share that would leave its own range stops at its bound and the rest is
+        shared among the others (see :func:`rescaled_shares`). Validation checks
+        that every share can reach both ends of its range with the others in theirs.
+
         Raises
         ------
         PriorsError
             When the changed priors are invalid.
-        ValueError
-            When ``kind`` or ``target`` names no number.
+        OptionError
+            When ``kind`` is not a kind of number, ``target`` is not a string, or
+            ``value``, ``low`` or ``high`` is not a finite number.
+        UnknownIdError
+            When ``target`` names no number of that kind (with the closest targets).
 
         Examples
         --------
@@ -274,9 +298,26 @@ class Priors:
         >>> more = priors.with_value("base_rate", "dvt", 0.05)
         >>> float(more.causes.loc["dvt", "base_rate"])
         0.05
+        >>> shares = priors.with_value("age_prevalence", "70_plus", 0.28).age_bands["prevalence"]
+        >>> round(float(shares.sum()), 12), round(float(shares["70_plus"]), 2)
+        (1.0, 0.28)
         """
-        if kind not in NUMBER_KINDS:
-            raise ValueError(f"The 'kind' parameter must be one of {sorted(NUMBER_KINDS)}. Got {kind!r} instead.")
+        if not isinstance(kind, str) or kind not in NUMBER_KINDS:
+            raise OptionError(f"The 'kind' parameter must be one of {sorted(NUMBER_KINDS)}. Got {kind!r} instead; "
+                              f"{did_you_mean(str(kind), NUMBER_KINDS)}")
+        if not isinstance(target, str):
+            example = ("|".join(target) if isinstance(target, (tuple, list)) and all(isinstance(t, str) for t in target)
+                       else "dvt|smoking")
+            raise OptionError(f"The 'target' parameter must be a string, an id or two ids joined by '|' such as "
+                              f"{example!r}. Got {target!r} instead.")
+        if source is not None and not isinstance(source, str):
+            raise OptionError(f"The 'source' parameter must be a string (reference keys joined by ';', or "
+                              f"{EXPERT_ESTIMATE!r}). Got {source!r} instead.")
+        for name_, number in (("value", value), ("low", low), ("high", high)):
+            if name_ != "value" and number is None:
+                continue
+            if isinstance(number, bool) or not isinstance(number, numbers.Real) or not math.isfinite(number):
+                raise OptionError(f"The '{name_}' parameter must be a finite number. Got {number!r} instead.")
         name, keys, column = NUMBER_KINDS[kind]
         table = self._tables[name]
         wanted = target.split("|")
@@ -291,11 +332,21 @@ class Priors:
                     fields["high"] = repr(float(high))
                 if source is not None:
                     fields["source"] = source
+                if evidence is not None:
+                    fields["evidence"] = evidence
                 rows[position] = Row(row.line, fields)
                 break
         else:
             known = ["|".join(r.fields[k] for k in keys) for r in table.rows if r.fields[column] != ""]
-            raise ValueError(f"no {kind} number for target {target!r}; {did_you_mean(target, known)}")
+            raise UnknownIdError(f"no {kind} number for target {target!r}; {did_you_mean(target, known)}",
+                                 ids=[target], suggestions={target: closest(target, known)})
+        if kind == "age_prevalence":  # the other bands keep their proportions and the shares still sum to 1
+            before = table.rows
+            rescaled = rescaled_shares([float(r.fields[column]) for r in before], position, float(value),
+                                       low=[float(r.fields["low"]) for r in rows],
+                                       high=[float(r.fields["high"]) for r in rows])
+            rows = [row if k == position else Row(row.line, {**row.fields, column: repr(rescaled[k])})
+                    for k, row in enumerate(rows)]
         tables = dict(self._tables)
         tables[name] = replace(table, rows=tuple(rows))
         return _validate(self.folder, tables)
@@ -364,6 +415,11 @@ class Priors:
         return folder
 
 
+def _reports_no_numbers(numbers: str) -> bool:
+    """Return whether a reference's ``numbers`` (references.csv) says it reports no number."""
+    return numbers.strip() == "" or numbers.strip().lower().startswith(_NO_NUMBERS)
+
+
 def _file_mode(path: Path) -> int:
     """Return the permission bits a saved file should get: the old file's, else 0666 less the umask."""
     if path.exists():
@@ -390,7 +446,10 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     Raises
     ------
     PriorsError
-        Listing every problem found, each with file, line, field, value and rule.
+        Listing every problem found, each with file, line, field, value and rule
+        (a file that cannot be read is a problem too).
+    OptionError
+        When ``path`` is not a path.
 
     Examples
     --------
@@ -398,6 +457,8 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     >>> len(priors.ids("cause"))
     12
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise OptionError(f"The 'path' parameter must be the path of a priors folder or None. Got {path!r} instead.")
     folder = shipped_priors_path() if path is None else Path(path)
     if not folder.exists():
         raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors folder does not exist")])
@@ -409,6 +470,8 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
         table = read_table(folder / name, required, problems)
         if table is not None:
             tables[name] = table
+            if name in GRADED_FILES and "evidence" not in table.columns:
+                problems.append(_missing_grade_column(table))
     if problems:
         raise PriorsError(str(folder), problems)
     return _validate(str(folder), tables)
@@ -417,12 +480,27 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
 # ---- validation -------------------------------------------------------------------
 
 
+def _missing_grade_column(table: Table) -> Problem:
+    """Return the one problem of a prior file written before evidence grades existed."""
+    return Problem(
+        table.name,
+        table.header_line,
+        "evidence",
+        None,
+        "required column 'evidence' is missing: add it right after 'source' and give every number a grade, "
+        "one of direct, derived, qualitative or expert ('expert' when the source is 'expert estimate'; "
+        "see README, 'Evidence grades')",
+    )
+
+
+
 class _Checker:
     """Collect problems while converting the raw tables into typed values."""
 
-    def __init__(self, references: set[str]) -> None:
+    def __init__(self, references: set[str], numbers: dict[str, str] | None = None) -> None:
         self.problems: list[Problem] = []
         self.references = references
+        self.numbers = numbers or {}
 
     def add(self, table: Table, row: Row | None, column: str | None, value: str | None, rule: str) -> None:
         self.problems.append(Problem(table.name, None if row is None else row.line, column, value, rule))
@@ -430,13 +508,9 @@ class _Checker:
     def number(self, table: Table, row: Row, column: str, *, kind: str) -> float | None:
         """Parse one number; ``kind`` is ``"probability"``, ``"share"``, ``"positive"``, ``"odds"`` or ``"age"``."""
         text = row.fields[column]
-        try:
-            value = float(text)
-        except ValueError:
-            self.add(table, row, column, text, "must be a number")
-            return None
-        if not math.isfinite(value):
-            self.add(table, row, column, text, "must be a finite number")
+        value = parse_decimal(text)
+        if value is None:
+            self.add(table, row, column, text, rule_for(text))
             return None
         if kind == "probability" and not 0.0 < value < 1.0:
             self.add(table, row, column, text, "must be a probability strictly between 0 and 1")
@@ -477,7 +551,46 @@ class _Checker:
             )
             return None
         self.source(table, row, "source", needs_range=low == high)
+        self.grade(table, row)
         return value, low, high
+
+    def grade(self, table: Table, row: Row) -> None:
+        """Check a number's evidence grade against its source and note.
+
+        ``expert`` if and only if the source is "expert estimate"; ``qualitative`` only when every
+        cited reference reports no numbers; ``direct`` and ``derived`` need a cited reference that
+        reports numbers; ``derived`` needs a note (the arithmetic and its assumptions).
+        """
+        grade = row.fields.get("evidence", "")
+        source = row.fields["source"]
+        if grade not in EVIDENCE_GRADES:
+            hint = did_you_mean(grade, EVIDENCE_GRADES) if grade else "write one of " + ", ".join(EVIDENCE_GRADES)
+            self.add(table, row, "evidence", grade, f"must be an evidence grade; {hint}")
+            return
+        if source.lower() == EXPERT_ESTIMATE or source == "":
+            if grade != "expert" and source:
+                self.add(table, row, "evidence", grade,
+                         f"the source is {EXPERT_ESTIMATE!r}, so the grade must be 'expert'")
+            return
+        if grade == "expert":
+            self.add(table, row, "evidence", grade,
+                     f"'expert' means no source: cite no reference (source {EXPERT_ESTIMATE!r}) "
+                     "or grade what the cited references report")
+            return
+        keys = [k.strip() for k in source.split(";") if k.strip() in self.references]
+        with_numbers = [k for k in keys if not _reports_no_numbers(self.numbers.get(k, ""))]
+        if grade == "qualitative" and with_numbers:
+            self.add(table, row, "evidence", grade,
+                     f"'qualitative' needs sources that report no numbers, but {with_numbers[0]!r} reports numbers "
+                     "(its 'numbers' in references.csv): grade it direct or derived")
+        elif grade in ("direct", "derived") and keys and not with_numbers:
+            self.add(table, row, "evidence", grade,
+                     f"{grade!r} needs a cited reference that reports numbers; "
+                     + " and ".join(repr(k) for k in keys)
+                     + " report none (their 'numbers' in references.csv): grade it qualitative")
+        elif grade == "derived" and not row.fields.get("note", "").strip():
+            self.add(table, row, "note", "",
+                     "a derived number needs a note stating the arithmetic and every assumption")
 
     def source(self, table: Table, row: Row, column: str, *, needs_range: bool = False) -> None:
         text = row.fields[column]
@@ -553,6 +666,68 @@ def _one_number_per_id(
     return records
 
 
+def rescaled_shares(
+    shares: Sequence[float], index: int, value: float, *, low: Sequence[float] | None = None,
+    high: Sequence[float] | None = None,
+) -> list[float]:
+    """Set one age share and rescale the others so that the shares still sum to 1.
+
+    This is how :meth:`Priors.with_value` changes an ``age_prevalence``. The other
+    shares are scaled by one common factor (they keep their ratios to one
+    another); when ``low`` and ``high`` are given, a share that would leave its
+    range stops at the bound it reaches and the rest is shared, again
+    proportionally, among the others. Validation checks that this always fits.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in rescaled_shares([0.2, 0.3, 0.5], 0, 0.6)]
+    [0.6, 0.15, 0.25]
+    >>> [round(x, 3) for x in rescaled_shares([0.2, 0.3, 0.5], 0, 0.6, low=[0, 0.2, 0], high=[1, 1, 1])]
+    [0.6, 0.2, 0.2]
+    """
+    n = len(shares)
+    lows = list(low) if low is not None else [0.0] * n
+    highs = list(high) if high is not None else [1.0] * n
+    out = [float(x) for x in shares]
+    out[index] = float(value)
+    free = [k for k in range(n) if k != index]
+    for _ in range(n):
+        fixed = sum(out[k] for k in range(n) if k != index and k not in free)
+        base = sum(float(shares[k]) for k in free)
+        room = 1.0 - float(value) - fixed
+        for k in free:
+            out[k] = float(shares[k]) * room / base if base > 0 else room / len(free)
+        stuck = [k for k in free if out[k] < lows[k] or out[k] > highs[k]]
+        if not stuck:
+            break
+        for k in stuck:
+            out[k] = min(max(out[k], lows[k]), highs[k])
+            free.remove(k)
+        if not free:
+            break
+    return out
+
+
+def _check_share_ranges(check: _Checker, table: Table, bands: list[_AgeBand]) -> None:
+    """Check that each age share can reach both ends of its range with the others inside theirs."""
+    for band in bands:
+        others = [b for b in bands if b is not band]
+        if not others:
+            continue
+        for end in ("low", "high"):
+            value = float(band["low"] if end == "low" else band["high"])
+            rest = 1.0 - value
+            low_sum, high_sum = sum(b["low"] for b in others), sum(b["high"] for b in others)
+            if low_sum - 1e-12 <= rest <= high_sum + 1e-12:
+                continue
+            side, total = ("low", low_sum) if rest < low_sum else ("high", high_sum)
+            where = ", ".join(str(b["_line"]) for b in others)
+            check.add(table, Row(band["_line"], {}), end, repr(value),
+                      f"when this share is set to its {end} the other bands must share {rest:.4g}, but their "
+                      f"{side}s sum to {total:.4g} (age_bands.csv, lines {where}, field {side!r}); "
+                      "the shares could not sum to 1: narrow this range or widen theirs")
+
+
 def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     """Check every table and build :class:`Priors`, or raise one :class:`PriorsError`."""
     references_table = tables["references.csv"]
@@ -561,7 +736,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         if row.fields["key"] == "":
             ref_checker.add(references_table, row, "key", "", "must not be empty")
     references = {row.fields["key"] for row in references_table.rows if row.fields["key"]}
-    check = _Checker(references)
+    reported = {row.fields["key"]: row.fields["numbers"] for row in references_table.rows if row.fields["key"]}
+    check = _Checker(references, reported)
     check.problems.extend(ref_checker.problems)
 
     # vocabulary
@@ -636,6 +812,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
         total = sum(b["prevalence"] for b in bands)
         if abs(total - 1.0) > 1e-6:
             check.add(t, None, "prevalence", f"{total:.6g}", "age-band prevalences must sum to 1")
+        else:
+            _check_share_ranges(check, t, bands)
         bands = ordered
     elif not rows:
         check.add(t, None, None, None, "needs at least one age band")
@@ -670,6 +848,8 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
     # findings
     findings = _one_number_per_id(check, tables["findings.csv"], "id", finding_ids, "leak", "finding")
     leaks: dict[str, float] = {str(f["id"]): float(f["leak"]) for f in findings}
+    leak_highs: dict[str, float] = {str(f["id"]): float(f["high"]) for f in findings}
+    leak_lines = {row.fields["id"]: row.line for row in tables["findings.csv"].rows}
 
     # finding links
     t = tables["finding_links.csv"]
@@ -685,6 +865,13 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
                 check.add(t, row, "probability", row.fields["probability"],
                           f"must be above the finding's leak ({leak:g} in findings.csv): "
                           "a cause cannot make a finding rarer")
+                continue
+            leak_high = leak_highs.get(row.fields["finding"])
+            if leak_high is not None and not numbers[1] > leak_high:
+                check.add(t, row, "low", row.fields["low"],
+                          f"must be above the high end of the finding's leak range (findings.csv, line "
+                          f"{leak_lines[row.fields['finding']]}, field 'high' = {leak_high:g}), so that both numbers "
+                          "can be set anywhere in their ranges: a cause cannot make a finding rarer than its leak")
                 continue
             links.append({"finding": row.fields["finding"], "cause": row.fields["cause"], "probability": numbers[0],
                           "low": numbers[1], "high": numbers[2], "source": row.fields["source"]})
@@ -708,9 +895,10 @@ def _validate(folder: str, tables: dict[str, Table]) -> Priors:
             ok &= numbers is not None
             at_least = numbers[0] if numbers else None
         else:
-            for column in ("at_least", "low", "high"):
+            for column in ("at_least", "low", "high", "evidence"):
                 if fields[column] != "":
-                    check.add(t, row, column, fields[column], "must be empty when when_cause is empty")
+                    check.add(t, row, column, fields[column],
+                              "must be empty when when_cause is empty (a rule without a threshold has no number)")
                     ok = False
             check.source(t, row, "source")
         if not present and cause is None:

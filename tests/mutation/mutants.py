@@ -210,8 +210,8 @@ MUTANTS: list[Mutant] = [
            "if math.isnan(value) or not value <= MAX_AGE:",
            "an age below 0 is accepted"),
     Mutant("did_you_mean_too_strict", S + "_vocabulary.py",
-           "close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)",
-           "close = difflib.get_close_matches(word, options, n=3, cutoff=0.97)",
+           "difflib.get_close_matches(word, sorted(choices), n=3, cutoff=0.6)",
+           "difflib.get_close_matches(word, sorted(choices), n=3, cutoff=0.97)",
            "did_you_mean no longer suggests a one-letter typo's id"),
     # ---- priors validation (_priors.py) -------------------------------------------------------------------
     Mutant("range_low_unchecked", S + "_priors.py",
