@@ -69,6 +69,11 @@ FIRST = {
     "cli.py": ("test_cli.py", "test_cli_errors.py"),
     "_pgmpy_model.py": ("test_tiny_network.py",),
     "_progress.py": ("test_engine.py",),
+    "_numbers.py": ("test_input_shapes.py", "test_malformed_priors.py"),
+    "_export.py": ("test_export.py",),
+    "_diff.py": ("test_diff.py",),
+    "_result.py": ("test_diff.py",),
+    "_rule.py": ("test_safety_floor.py", "test_red_flag_edges.py"),
 }
 _CHILDREN: set[subprocess.Popen[str]] = set()
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis",
