@@ -192,3 +192,28 @@ def test_triage_is_the_highest_of_care_and_fired_rules(
             if holds:
                 want = max(want, TRIAGE_LEVELS.index(r.level))
         assert codes[i] == want, (i, rules, care, posteriors[i])
+
+
+def test_hand_built_parameters_cannot_lower_a_floor_rule() -> None:
+    """Parameters whose floor rules were lowered to self_care get them back at their floor level.
+
+    Model applies the floor to any parameters: a fever with the fever rule set to self_care in
+    hand-built parameters still triages urgent, and the rule the model holds keeps its level.
+    """
+    import dataclasses
+
+    import kneebayes
+    from kneebayes._safety import FLOOR_RULES
+
+    shipped = kneebayes.load_model()
+    floor = {rule.id: rule for rule in FLOOR_RULES}
+    lowered = tuple(dataclasses.replace(r, level="self_care") if r.id in floor else r
+                    for r in shipped.parameters.rules)
+    model = kneebayes.Model(shipped.priors, dataclasses.replace(shipped.parameters, rules=lowered))
+    held = {rule.id: rule for rule in model.parameters.rules}
+    for ident, rule in floor.items():
+        if ident in held:
+            assert TRIAGE_LEVELS.index(held[ident].level) >= TRIAGE_LEVELS.index(rule.level), ident
+    result = model.diagnose(present=["fever"], absent=["calf_swelling"], age=30)
+    assert "fever" in {flag.id for flag in result.red_flags}
+    assert TRIAGE_LEVELS.index(result.triage) >= TRIAGE_LEVELS.index(floor["fever"].level)
