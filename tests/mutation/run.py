@@ -71,7 +71,7 @@ FIRST = {
     "_progress.py": ("test_engine.py",),
     "_numbers.py": ("test_input_shapes.py", "test_malformed_priors.py"),
     "_export.py": ("test_export.py",),
-    "_diff.py": ("test_diff.py",),
+    "_diff.py": ("test_diff_triage.py", "test_diff.py"),
     "_result.py": ("test_diff.py",),
     "_rule.py": ("test_safety_floor.py", "test_red_flag_edges.py"),
 }
