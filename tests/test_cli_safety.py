@@ -140,6 +140,14 @@ def _deny(path_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
         return real(self)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    real_open = os.open
+
+    def open_(path: object, flags: int, *args: object, **kwargs: object) -> int:  # priors are read by os.open
+        if os.path.basename(os.fspath(path)) == path_name:  # type: ignore[arg-type]
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", open_)
 
 
 def test_unreadable_priors_file_is_a_located_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

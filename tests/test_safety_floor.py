@@ -235,3 +235,15 @@ def test_many_large_odds_ratios_together_still_reproduce_the_base_rate(copy: Pat
     model = load_model(copy)
     marginal = float(model.diagnose().probabilities["dvt"])
     assert marginal == pytest.approx(float(model.priors.causes.loc["dvt", "base_rate"]), rel=1e-9)
+
+
+def test_the_interview_asks_the_wells_items_until_the_rule_is_settled(model: Model) -> None:
+    """One Wells item reported present: another must be asked; one absent does not settle a two-of rule."""
+    from kneebayes._interview import red_flag_questions
+
+    rule = next(r for r in model.parameters.rules if r.id == "dvt_wells")
+    first, *others = rule.when_present
+    pending = red_flag_questions(model, model.evidence(present=[first], absent=[others[0]]), ())
+    assert set(pending) & set(others[1:]), pending  # a third item can still make two
+    settled = red_flag_questions(model, model.evidence(present=[first, others[0]]), ())
+    assert not set(settled) & set(rule.when_present) - {"sudden_leg_swelling"}

@@ -27,16 +27,20 @@ from ._errors import (
     OptionError,
     PriorsError,
     Problem,
+    SaveError,
     UnknownIdError,
     VignetteError,
 )
 from ._evaluate import Evaluation, evaluate, load_vignettes
+from ._explain import Explanation
 from ._export import export
 from ._model import Model, load_model
 from ._priors import Priors, load_priors, shipped_priors_path
+from ._reader import read_prior_file
 from ._red_flags import FiredFlag
+from ._replay import InterviewReplay, replay_interviews
 from ._rule import RedFlagRule
-from ._shipped import diagnose
+from ._shipped import diagnose, explain, explorer, interview_step, next_questions, predict_findings
 from ._vocabulary import TRIAGE_LEVELS
 
 try:
@@ -49,9 +53,11 @@ __all__ = [
     "ContradictoryEvidenceError",
     "Diagnosis",
     "Evaluation",
+    "Explanation",
     "EvidenceError",
     "FiredFlag",
     "ImpossibleEvidenceError",
+    "InterviewReplay",
     "InvalidAgeError",
     "KneeBayesError",
     "KneeBayesWarning",
@@ -61,14 +67,22 @@ __all__ = [
     "PriorsError",
     "Problem",
     "RedFlagRule",
+    "SaveError",
     "UnknownIdError",
     "VignetteError",
     "__version__",
     "diagnose",
     "evaluate",
     "export",
+    "explain",
+    "explorer",
+    "interview_step",
     "load_model",
     "load_priors",
     "load_vignettes",
+    "next_questions",
+    "predict_findings",
+    "read_prior_file",
+    "replay_interviews",
     "shipped_priors_path",
 ]

@@ -1,9 +1,10 @@
 """Read the plain-text CSV files of a priors folder, keeping line numbers and comments.
 
-This module only reads text: it knows nothing of what the columns mean. It accepts
-a UTF-8 byte-order mark and Windows line endings, skips lines starting with ``#``
-(comments) and blank lines, and reports every problem as a located
-:class:`~kneebayes._errors.Problem` instead of raising on the first one.
+This module only reads and writes text: it knows nothing of what the columns mean.
+It accepts a UTF-8 byte-order mark and Windows line endings, skips lines starting
+with ``#`` (comments) and blank lines between rows (inside a quoted field they are
+text), and reports every problem as a located :class:`~kneebayes._errors.Problem`
+instead of raising on the first one. What it reads it writes back byte for byte.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ class Row:
 class Table:
     """A parsed CSV file: its leading comment block, its header and its rows.
 
-    ``comments`` holds the other comment lines (between rows, at the end) with
-    their line numbers, and ``header_line`` the header's, so that
-    :func:`render_table` can put them back where they were.
+    A table read from a file also keeps what :func:`render_table` needs to write
+    it back byte for byte: ``comments`` holds every line outside the header and
+    the rows (comment and blank lines, with their line endings) with its line
+    number, ``header_line`` and ``header_raw`` the header's, ``bom`` the
+    byte-order mark the file started with and ``newline`` its line ending.
     """
 
     name: str
@@ -42,36 +45,60 @@ class Table:
     comments: tuple[tuple[int, str], ...] = ()
     header_line: int = 0
     header_raw: str = ""
+    bom: str = ""
+    newline: str = "\n"
+
+
+def _physical_lines(text: str) -> list[str]:
+    r"""Split a text after each ``\n`` only, keeping the line ends.
+
+    Unlike :meth:`str.splitlines`, characters such as U+2028 or a form feed
+    inside a field do not end a line, as they do not for the csv module.
+    """
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 class _NumberedLines:
-    """Yield the non-comment lines of a text, remembering the number of the last one."""
+    """Feed a text's lines to :func:`csv.reader`, skipping comments and blank lines between records.
+
+    A line is skipped only when it would start a new record: inside a quoted
+    field that spans lines, a blank line or a line starting with ``#`` is part
+    of the field. The reader pulls one line at a time until a record is whole,
+    so a record is open from the first line it pulls until :meth:`take` is
+    called for the row the reader returned. ``line`` is the number of the line
+    the current record starts on.
+    """
 
     def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
+        self._lines = _physical_lines(text)
         self.line = 0
+        self.skipped: list[tuple[int, str]] = []
         self._taken: list[str] = []
+        self._open = False
 
     def take(self) -> str:
-        r"""Return the lines yielded since the last call, as written (line ends made ``\n``)."""
-        text = "".join(line.rstrip("\r\n") + "\n" for line in self._taken)
+        """Return the lines of the record just read, as written, and close it."""
+        text = "".join(self._taken)
         self._taken = []
+        self._open = False
         return text
 
     def __iter__(self) -> Iterator[str]:
         for number, line in enumerate(self._lines, start=1):
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            self.line = number
+            if not self._open:
+                stripped = line.strip()
+                if not stripped or stripped.startswith("#"):
+                    self.skipped.append((number, line))
+                    continue
+                self.line = number
+                self._open = True
             self._taken.append(line)
             yield line
 
 
-def read_table(
-    path: Path, required: tuple[str, ...], problems: list[Problem]
-) -> Table | None:
-    r"""Read one CSV file of a priors folder.
+def read_table(path: Path, required: tuple[str, ...], problems: list[Problem]) -> Table | None:
+    r"""Read one CSV file.
 
     Parameters
     ----------
@@ -106,18 +133,53 @@ def read_table(
     except OSError as err:  # permissions, a folder in the way, an I/O error
         problems.append(Problem(name, None, None, None, f"cannot read file: {err.strerror or err}"))
         return None
+    return parse_table(name, raw, required, problems)
+
+
+def parse_table(name: str, raw: bytes, required: tuple[str, ...], problems: list[Problem]) -> Table | None:
+    r"""Parse the bytes of one CSV file.
+
+    Parameters
+    ----------
+    name : str
+        The file's name, used in every problem.
+    raw : bytes
+        The file's content.
+    required : tuple of str
+        Columns the header must contain (extra columns are kept).
+    problems : list of Problem
+        Problems found are appended here.
+
+    Returns
+    -------
+    Table or None
+        None when the text cannot be read at all (not UTF-8, no header, a required column missing).
+
+    Examples
+    --------
+    >>> problems = []
+    >>> table = parse_table("t.csv", b'# a table\nid,message\nx,"two\n\n# lines"\n', ("id",), problems)
+    >>> table.rows[0].fields["message"], table.rows[0].line
+    ('two\n\n# lines', 3)
+    >>> render_table(table) == '# a table\nid,message\nx,"two\n\n# lines"\n'
+    True
+    """
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         problems.append(
             Problem(name, line, None, None, f"file must be UTF-8 text ({err.reason} at byte {err.start})")
         )
         return None
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom):]
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         problems.append(Problem(name, line, None, None, "file must be text; it contains NUL bytes"))
         return None
+    first_end = text.find("\n")
+    newline = "\r\n" if first_end > 0 and text[first_end - 1] == "\r" else "\n"
     comment = _leading_comment(text)
     lines = _NumberedLines(text)
     reader = csv.reader(lines, strict=True)
@@ -153,6 +215,7 @@ def read_table(
     rows: list[Row] = []
     try:
         for values in reader:
+            row_text = lines.take()
             if len(values) != len(header):
                 problems.append(
                     Problem(
@@ -164,19 +227,14 @@ def read_table(
                     )
                 )
                 continue
-            row_text = lines.take()
-            rows.append(Row(lines.line, {k: v.strip() for k, v in zip(header, values, strict=True)}, row_text))
+            fields = {k: v.strip().replace("\r\n", "\n") for k, v in zip(header, values, strict=True)}
+            rows.append(Row(lines.line, fields, row_text))
     except csv.Error as err:
         problems.append(
             Problem(name, lines.line, None, None, f"malformed CSV (truncated file or unclosed quote?): {err}")
         )
-    leading = len(comment.splitlines()) if comment else 0
-    others = tuple(
-        (number, line)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if number > leading and line.strip().startswith("#")
-    )
-    return Table(name, comment, tuple(header), tuple(rows), others, header_line, header_raw)
+    return Table(name, comment, tuple(header), tuple(rows), tuple(lines.skipped), header_line, header_raw, bom,
+                 newline)
 
 
 def _other_separator(header: list[str]) -> str | None:
@@ -192,36 +250,44 @@ def _other_separator(header: list[str]) -> str | None:
 def _leading_comment(text: str) -> str:
     """Return the block of ``#`` lines at the top of a file, without the ``#``."""
     out: list[str] = []
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if not line.startswith("#"):
             break
-        out.append(line)
+        out.append(line.rstrip("\r"))
     return "\n".join(out)
 
 
 def render_table(table: Table) -> str:
-    """Render a table as CSV text: its comment lines where they were, the header and the rows."""
+    """Render a table as CSV text.
+
+    A table read from a file comes back as it was read, byte-order mark, line
+    endings, comment and blank lines included; only rows changed since (those
+    without ``raw`` text) are written anew, in the file's line ending. A table
+    built in code gets its header comment, header and rows.
+    """
     buffer = io.StringIO()
-    if table.header_comment:
-        buffer.write(table.header_comment.rstrip("\n") + "\n")
-    writer = csv.writer(buffer, lineterminator="\n")
-    pending = sorted(table.comments)
+    writer = csv.writer(buffer, lineterminator=table.newline)
+    quoting = csv.writer(buffer, lineterminator=table.newline, quoting=csv.QUOTE_ALL)
 
-    def comments_before(line: float) -> None:
-        while pending and pending[0][0] < line:
-            buffer.write(pending.pop(0)[1] + "\n")
-
-    comments_before(table.header_line)
-    if table.header_raw:
-        buffer.write(table.header_raw)
-    else:
-        writer.writerow(table.columns)
-    for row in table.rows:
-        comments_before(row.line)
+    def written(row: Row) -> str:
         if row.raw:  # unchanged since it was read: write it back byte for byte
-            buffer.write(row.raw)
-        else:
-            writer.writerow([row.fields.get(c, "") for c in table.columns])
-    comments_before(float("inf"))
-    return buffer.getvalue()
+            return row.raw
+        values = [row.fields.get(c, "").replace("\n", table.newline) for c in table.columns]
+        for chosen in (writer, quoting):
+            buffer.seek(0)
+            buffer.truncate()
+            chosen.writerow(values)
+            text = buffer.getvalue()
+            if text.strip() and not text.lstrip().startswith("#"):
+                break  # else it would read as a blank or comment line: quote every field
+        return text
 
+    if not table.header_raw:
+        comment = table.header_comment.rstrip("\n")
+        if comment:
+            buffer.write("".join(line + table.newline for line in comment.split("\n")))
+        writer.writerow(table.columns)
+        head = buffer.getvalue()
+        return head + "".join(written(row) for row in table.rows)
+    parts = [*table.comments, (table.header_line, table.header_raw), *((row.line, written(row)) for row in table.rows)]
+    return table.bom + "".join(text for _, text in sorted(parts, key=lambda part: part[0]))

@@ -162,6 +162,34 @@ class ExactEngine:
                 out[start:start + len(part)] = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
         return out + self._log_unused_roots(ev)
 
+    def finding_predictive(self, ev: EvidenceArrays, *, chunk_size: int = DEFAULT_CHUNK) -> FloatArray:
+        """``P(finding f reported present | evidence)`` for each patient and finding, shape (N, F).
+
+        Exact: the posterior over cause configurations times each finding's
+        ``P(present | configuration)``, since findings depend only on the causes.
+        An answered finding gets its own answer (1 or 0) up to rounding.
+
+        Raises
+        ------
+        ImpossibleEvidenceError
+            If some patient's evidence has probability zero under the model.
+        """
+        out = np.empty((len(ev), len(self.params.findings)))
+        present = -np.expm1(self.log_absent)  # (K, F), without cancellation
+        for start in range(0, len(ev), chunk_size):
+            part = ev.chunk(start, min(start + chunk_size, len(ev)))
+            with np.errstate(divide="ignore"):
+                logits = np.log(self.prior(part)) + self.log_likelihood(part)
+            top = logits.max(axis=1, keepdims=True)
+            bad = ~np.isfinite(top[:, 0])
+            if bad.any():
+                where = ", ".join(str(start + int(i)) for i in np.flatnonzero(bad)[:10])
+                raise ImpossibleEvidenceError(f"the evidence of row(s) {where} has probability zero under this model")
+            weights = np.exp(logits - top)
+            weights /= weights.sum(axis=1, keepdims=True)
+            out[start:start + len(part)] = np.clip(weights @ present, 0.0, 1.0)
+        return out
+
     def _log_unused_roots(self, ev: EvidenceArrays) -> FloatArray:
         """Return the log P of answered roots that no cause depends on (they are outside the contraction)."""
         p = self.params

@@ -6,14 +6,17 @@ Exception tree::
      ├── PriorsError (also ValueError)            a priors folder is missing, malformed or invalid
      ├── VignetteError (also ValueError)          a vignette file is missing, malformed or invalid
      ├── OptionError (also ValueError)            an option outside its allowed values
+     ├── SaveError (also OSError)                 priors cannot be saved there: a refused folder, or the
+     │                                            operating system failed (permissions, full disk...)
      └── EvidenceError (also ValueError)          what a person reported cannot be used
           ├── UnknownIdError                      an id that is not in the vocabulary
           ├── ContradictoryEvidenceError          the same id both present and absent
           ├── InvalidAgeError                     an age that is not a number in [0, 120]
           └── ImpossibleEvidenceError             evidence the model gives probability zero
 
-Every subclass is also a ``ValueError``, so callers that already catch
-``ValueError`` keep working.
+Every subclass also inherits the builtin a caller would catch: ``ValueError``
+for bad input, ``OSError`` for a save that could not be done, so callers that
+already catch those keep working.
 """
 
 from __future__ import annotations
@@ -139,6 +142,36 @@ class VignetteError(KneeBayesError, ValueError):
 
 class OptionError(KneeBayesError, ValueError):
     """An option (engine name, chunk size, split...) outside its allowed values."""
+
+
+class SaveError(KneeBayesError, OSError):
+    """Priors cannot be saved into a folder; the message names the folder and why.
+
+    Raised for a refused target (the shipped priors, a folder that is not a
+    priors folder, a file) and, chained from the original error, for any
+    operating-system failure during a save. A failed save leaves the folder as
+    it was.
+
+    Parameters
+    ----------
+    folder : str
+        The folder the priors were to be saved into.
+    reason : str
+        Why they were not.
+
+    Examples
+    --------
+    >>> err = SaveError("/data/priors", "it is not a priors folder")
+    >>> str(err)
+    'cannot save priors to /data/priors: it is not a priors folder'
+    >>> isinstance(err, OSError)
+    True
+    """
+
+    def __init__(self, folder: str, reason: str) -> None:
+        super().__init__(f"cannot save priors to {folder}: {reason}")
+        self.folder = folder
+        self.reason = reason
 
 
 class EvidenceError(KneeBayesError, ValueError):

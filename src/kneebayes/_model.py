@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
 from ._errors import EvidenceError, OptionError, PriorsError, Problem, UnknownIdError
 from ._evidence import MAX_AGE, Evidence, check_age, make_evidence
+from ._interview import DEFAULT_MIN_GAIN
 from ._parameters import CalibrationError, Parameters, compile_parameters, with_cause_number
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
@@ -24,6 +25,8 @@ from ._vocabulary import TRIAGE_LEVELS, unknown_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from pgmpy.models import DiscreteBayesianNetwork
+
+    from ._explain import Explanation
 
 Engine = Literal["numpy", "pgmpy"]
 
@@ -203,6 +206,184 @@ class Model:
             raise OptionError(f"The 'engine' parameter must be 'numpy' or 'pgmpy'. Got {engine!r} instead.")
         return self._result(evidence, posteriors, engine)
 
+    # ---- the interview (the logic lives in _interview and _explain) ---------------------------
+    def predict_findings(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+    ) -> pd.Series:
+        """Probability that each unanswered id would be reported present, given the answers so far.
+
+        Exact: ``P(f present | e) = 1 - P(e, f absent) / P(e)``, from the engine's
+        log evidence of one batch (the evidence, then the evidence with each
+        unanswered id answered absent).
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers so far, as for :meth:`diagnose`.
+
+        Returns
+        -------
+        pandas.Series
+            Index: every id neither present nor absent, in vocabulary order; name ``p_present``.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> p = load_model().predict_findings(present=["spasm"])
+        >>> bool(p["sudden_onset"] > load_model().predict_findings()["sudden_onset"])
+        True
+        """
+        from ._interview import predict_findings
+
+        return predict_findings(self, self.evidence(present, absent, age))
+
+    def explain(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        cause: str | None = None,
+    ) -> Explanation:
+        """Why a cause has its probability: each answer's weight of evidence, and what set the triage.
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers, as for :meth:`diagnose`.
+        cause : str, optional
+            The cause to explain; the top cause by default.
+
+        Returns
+        -------
+        Explanation
+            ``.table`` is indexed by the answered ids (and ``age``) with columns
+            ``contribution`` (weight of evidence in decibans) and ``without`` (the
+            cause's posterior without that answer), among others.
+
+        Raises
+        ------
+        UnknownIdError
+            An unknown id in the answers, or ``cause`` that is not a cause id.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> why = load_model().explain(present=["calf_swelling", "recent_immobility"], age=64)
+        >>> why.cause, why.triage
+        ('dvt', 'urgent')
+        >>> print(why.triage_reasons[0])
+        red flag 'dvt_probable' (urgent): P(dvt) = 0.68 >= 0.15
+        """
+        from ._explain import explain
+
+        evidence = self.evidence(present, absent, age)
+        return explain(self, evidence, self.diagnose(evidence.present, evidence.absent, evidence.age), cause)
+
+    def next_questions(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        *,
+        unknown: Iterable[str] | None = None,
+        costs: Mapping[str, float] | None = None,
+    ) -> pd.DataFrame:
+        """Rank the unanswered questions: red-flag questions first, then by expected information gain.
+
+        The gain of an id is the sum over causes of the mutual information
+        between its answer and the cause, in bits: how much of the uncertainty
+        of the cause probabilities a person is shown the answer is expected to
+        settle. It is exact, from one batch of two rows per id (answered present,
+        answered absent).
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers so far, as for :meth:`diagnose`.
+        unknown : list of str, optional
+            Ids already asked and answered "don't know": they are not ranked.
+        costs : mapping of id to float, optional
+            The cost of asking each id (default 1); ids are ranked by gain per
+            unit of cost.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by id, best first, with columns ``gain`` (bits), ``p_present``,
+            ``cost``, ``gain_per_cost``, ``red_flag`` (must be asked before the
+            interview may stop), ``changes_triage`` and ``changes_top`` (whether
+            one of its answers changes them), ``raises_triage``,
+            ``triage_if_present``, ``triage_if_absent``, ``top_if_present``,
+            ``top_if_absent``, ``kind`` and ``question``.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> table = load_model().next_questions(present=["calf_swelling"], absent=["fever"], age=60)
+        >>> table.index[0], bool(table["red_flag"].iloc[0])
+        ('difficulty_breathing', True)
+        """
+        from ._interview import check_unknown, next_questions
+
+        evidence = self.evidence(present, absent, age)
+        return next_questions(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs)
+
+    def interview_step(
+        self,
+        present: Iterable[str] | None = None,
+        absent: Iterable[str] | None = None,
+        age: float | None = None,
+        *,
+        unknown: Iterable[str] | None = None,
+        costs: Mapping[str, float] | None = None,
+        min_gain: float = DEFAULT_MIN_GAIN,
+        explain: bool = False,
+    ) -> dict[str, Any]:
+        """Return the next question of an interview, or the decision to stop, as a JSON-ready dictionary.
+
+        The interview asks red-flag questions first and never stops while one is
+        unasked. Then it stops when no single remaining answer (present or absent)
+        would change the triage or the top cause, or when the best expected gain
+        is below ``min_gain`` bits and no single answer could raise the triage.
+
+        Parameters
+        ----------
+        present, absent, age
+            The answers so far, as for :meth:`diagnose`.
+        unknown : list of str, optional
+            Ids asked and answered "don't know"; they are not asked again.
+        costs : mapping of id to float, optional
+            Per-question costs, as for :meth:`next_questions`.
+        min_gain : float
+            Expected information gain (bits) below which the interview may stop.
+        explain : bool
+            Add the explanation of the top cause (``explanation``, as
+            :meth:`Explanation.to_dict`).
+
+        Returns
+        -------
+        dict
+            ``question`` (an id, or None when the interview stops), ``should_stop``,
+            ``reason``, ``diagnosis`` (as :meth:`Diagnosis.to_dict`) and ``asked``;
+            with a question, also ``question_text``, ``kind``, ``p_present``,
+            ``gain`` and ``red_flag``.
+
+        Examples
+        --------
+        >>> from kneebayes import load_model
+        >>> step = load_model().interview_step(present=["difficulty_breathing"])
+        >>> step["should_stop"], step["question"], step["diagnosis"]["triage"]
+        (False, 'chest_pain', 'emergency')
+        """
+        from ._interview import check_unknown, interview_step
+
+        evidence = self.evidence(present, absent, age)
+        return interview_step(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs,
+                              min_gain=min_gain, explain=explain)
+
     def _arrays(self, evidences: list[Evidence]) -> EvidenceArrays:
         p = self.parameters
         f_index = {f: i for i, f in enumerate(p.findings)}
@@ -252,6 +433,7 @@ class Model:
         *,
         chunk_size: int = 512,
         progress: bool = False,
+        extra: Literal["error", "ignore"] = "error",
     ) -> pd.DataFrame:
         """Posteriors, triage and red flags for a table of patients.
 
@@ -267,6 +449,10 @@ class Model:
             Patients processed at once; memory grows with it.
         progress : bool
             Show a progress bar (tqdm's when installed).
+        extra : {"error", "ignore"}
+            What to do with columns that are neither ids nor ``age`` (a name, a
+            record number): ``"error"`` (default) raises, naming every such
+            column; ``"ignore"`` leaves them out.
 
         Returns
         -------
@@ -277,7 +463,7 @@ class Model:
         Raises
         ------
         UnknownIdError
-            A column that is neither an id nor ``age``.
+            Columns that are neither ids nor ``age`` (all named), unless ``extra="ignore"``.
         EvidenceError
             A value that is not True, False, 1, 0 or missing.
 
@@ -295,7 +481,7 @@ class Model:
                 f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead."
             )
         p = self.parameters
-        ev = self._frame_arrays(frame)
+        ev = self._frame_arrays(frame, extra)
         if progress:
             with progress_bar(len(frame)) as update:
                 posteriors = self._engine.posteriors(ev, chunk_size=chunk_size, progress=update)
@@ -427,7 +613,7 @@ class Model:
         q = np.where(linked, 1.0 - (1.0 - probability) / (1.0 - leaks[:, None]), 0.0)
         return self._engine.finding_sweep(ev, f, leaks, q)
 
-    def _frame_arrays(self, frame: pd.DataFrame) -> EvidenceArrays:
+    def _frame_arrays(self, frame: pd.DataFrame, extra: Literal["error", "ignore"] = "error") -> EvidenceArrays:
         if not isinstance(frame, pd.DataFrame):
             raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {type(frame).__name__} instead.")
         p = self.parameters
@@ -435,9 +621,11 @@ class Model:
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         if repeated:
             raise EvidenceError(f"diagnose_many got the same column more than once: {', '.join(repeated)}")
+        if extra not in ("error", "ignore"):
+            raise OptionError(f"The 'extra' parameter must be 'error' or 'ignore'. Got {extra!r} instead.")
         bad = [column for column in frame.columns if column != "age" and (
             not isinstance(column, str) or column not in allowed)]
-        if bad:
+        if bad and extra == "error":
             names = [str(column) for column in bad]
             given_causes = [c for c in names if c in p.causes]
             message, suggestions = unknown_ids("column", [c for c in names if c not in p.causes], allowed)
@@ -445,7 +633,8 @@ class Model:
                 causes_part = (f"column(s) {', '.join(repr(c) for c in given_causes)}: a cause is inferred, "
                                "not reported")
                 message = causes_part if len(given_causes) == len(names) else f"{causes_part}; {message}"
-            raise UnknownIdError(f"diagnose_many: {message}", ids=names, suggestions=suggestions)
+            raise UnknownIdError(f"diagnose_many: {message}. Pass extra='ignore' to leave out columns that are "
+                                 "not ids (a name, a record number)", ids=names, suggestions=suggestions)
         n = len(frame)
 
         def states(ids: tuple[str, ...]) -> np.ndarray:

@@ -13,8 +13,8 @@ import math
 import numbers
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -22,8 +22,9 @@ from typing import TypedDict, cast
 
 import pandas as pd
 
-from ._csvfile import Row, Table, read_table, render_table
-from ._errors import OptionError, PriorsError, Problem, UnknownIdError
+from ._csvfile import Row, Table, parse_table, render_table
+from ._errors import OptionError, PriorsError, Problem, SaveError, UnknownIdError
+from ._folder import read_files, replace_folder
 from ._graph import find_cycle
 from ._numbers import parse_decimal, rule_for
 from ._rule import RedFlagRule
@@ -353,23 +354,43 @@ class Priors:
 
     # ---- saving --------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write these priors as a priors folder, atomically file by file.
+        """Write these priors as a priors folder, all files at once.
 
-        Every file is first written to a temporary file in the target folder;
-        only when all are written are they moved into place with
-        :func:`os.replace`; if moving one fails, the files already moved get
-        their old bytes back. So a failure leaves the old files intact.
-        Comments, notes and extra columns are kept.
+        The new folder is written in full beside the target, synced to disk,
+        then switched with the old one in a single step, so whenever the
+        process is stopped (even killed) the folder holds the whole old
+        version or the whole new one, and a :func:`load_priors` running
+        meanwhile reads one of the two, never a mix. On Linux the switch is
+        atomic (``renameat2`` with ``RENAME_EXCHANGE``). Elsewhere it is two
+        renames; for that instant, or after a crash between them, the old
+        version waits whole under a hidden name, which :func:`load_priors`
+        reads (except on Windows) and the next save puts back. Concurrent
+        saves into one folder run one after the other; the next save removes
+        what a killed one left. The folder's other files (such as
+        ``CHANGES.md``) and each file's permissions are kept, and so is every
+        unedited line, byte for byte (comments, blank lines, line endings,
+        quoted texts over several lines). A program whose working folder is
+        the saved folder (a shell ``cd``'d into it) stays in the old, deleted
+        version until it changes into the folder again.
 
         Parameters
         ----------
         path : str or path-like
-            The folder; created if missing.
+            The folder: a priors folder, an empty folder, or a new one (created
+            with its parents). To start editing the shipped priors, save a copy
+            into a new folder.
 
         Returns
         -------
         Path
-            The folder written.
+            The folder written, as given.
+
+        Raises
+        ------
+        SaveError
+            When ``path`` is the shipped priors folder, a file, or a non-empty
+            folder lacking the priors files, or when the operating system fails
+            (no permission, disk full...). The folder is then unchanged.
 
         Examples
         --------
@@ -379,39 +400,25 @@ class Priors:
         ...     _ = priors.save(folder)
         ...     load_priors(folder).to_frame().equals(priors.to_frame())
         True
+        >>> priors.save(shipped_priors_path())
+        Traceback (most recent call last):
+        ...
+        kneebayes._errors.SaveError: cannot save priors to ...: it is the priors folder shipped with kneebayes...
         """
         folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[str, Path]] = []
-        old: dict[str, bytes] = {}
-        replaced: list[str] = []
+        shown = str(folder)
+        target = Path(os.path.realpath(folder))
+        if any(_same_folder(target, shipped) for shipped in _shipped_folders()):
+            raise SaveError(
+                shown,
+                "it is the priors folder shipped with kneebayes, which every diagnose() reads; "
+                "save a copy into a new folder (priors.save('my-priors')) and load that instead",
+            )
         try:
-            for name, table in self._tables.items():
-                text = render_table(table)
-                handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-                staged.append((name, Path(temp_name)))
-                os.chmod(temp_name, _file_mode(folder / name))  # mkstemp makes 0600 files
-                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                    stream.write(text)
-                    stream.flush()
-                    os.fsync(stream.fileno())
-            for name, _ in staged:
-                if (folder / name).is_file():
-                    old[name] = (folder / name).read_bytes()
-            for name, temp in staged:
-                os.replace(temp, folder / name)
-                replaced.append(name)
-        except BaseException:
-            for name in replaced:  # moving failed midway: put the old files back
-                if name in old:
-                    (folder / name).write_bytes(old[name])
-                else:
-                    (folder / name).unlink()
-            raise
-        finally:
-            for _, temp in staged:
-                if temp.exists():
-                    temp.unlink()
+            files = {name: render_table(table).encode("utf-8") for name, table in self._tables.items()}
+        except OSError as err:
+            raise SaveError(shown, f"cannot render the files: {err.strerror or err}") from err
+        replace_folder(target, files, required=tuple(FILES), shown=shown)
         return folder
 
 
@@ -420,13 +427,22 @@ def _reports_no_numbers(numbers: str) -> bool:
     return numbers.strip() == "" or numbers.strip().lower().startswith(_NO_NUMBERS)
 
 
-def _file_mode(path: Path) -> int:
-    """Return the permission bits a saved file should get: the old file's, else 0666 less the umask."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _shipped_folders() -> tuple[Path, ...]:
+    """Return the shipped priors folder and, in a source checkout, the repository's ``priors/``."""
+    candidates = [Path(str(resources.files("kneebayes"))) / "priors", Path(__file__).resolve().parents[2] / "priors"]
+    with suppress(FileNotFoundError):  # no shipped priors at all: nothing to protect
+        candidates.insert(0, shipped_priors_path())
+    return tuple(path for path in candidates if path.is_dir())
+
+
+def _same_folder(one: Path, other: Path) -> bool:
+    """Return whether two paths name the same folder (links resolved, bind mounts included)."""
+    if os.path.realpath(one) == os.path.realpath(other):
+        return True
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
@@ -460,18 +476,30 @@ def load_priors(path: str | os.PathLike[str] | None = None) -> Priors:
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise OptionError(f"The 'path' parameter must be the path of a priors folder or None. Got {path!r} instead.")
     folder = shipped_priors_path() if path is None else Path(path)
-    if not folder.exists():
-        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors folder does not exist")])
-    if not folder.is_dir():
-        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, "priors path is a file, not a folder")])
+    try:
+        contents = read_files(folder, FILES)  # every file from one version, even while a save switches versions
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            reason = "priors folder does not exist"
+        elif isinstance(err, NotADirectoryError):
+            reason = "priors path is a file, not a folder"
+        else:
+            reason = f"priors folder cannot be read: {err.strerror or err}"
+        raise PriorsError(str(folder), [Problem(str(folder), None, None, None, reason)]) from err
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
     for name, required in FILES.items():
-        table = read_table(folder / name, required, problems)
-        if table is not None:
-            tables[name] = table
-            if name in GRADED_FILES and "evidence" not in table.columns:
-                problems.append(_missing_grade_column(table))
+        content = contents[name]
+        if isinstance(content, FileNotFoundError):
+            problems.append(Problem(name, None, None, None, "required file is missing"))
+        elif isinstance(content, OSError):
+            problems.append(Problem(name, None, None, None, f"cannot read file: {content.strerror or content}"))
+        else:
+            table = parse_table(name, content, required, problems)
+            if table is not None:
+                tables[name] = table
+                if name in GRADED_FILES and "evidence" not in table.columns:
+                    problems.append(_missing_grade_column(table))
     if problems:
         raise PriorsError(str(folder), problems)
     return _validate(str(folder), tables)

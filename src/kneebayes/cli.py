@@ -109,6 +109,8 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print machine-readable JSON")
     e.add_argument("--cases", action="store_true", help="also print every vignette's result")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
+    e.add_argument("--interview", action="store_true",
+                   help="also replay each vignette as an interview and compare with asking everything")
 
     g = sub.add_parser("diff", help="what changed between two priors folders, and on vignettes what it does",
                        description="Compare two priors folders: every number that changed (old, new, source, "
@@ -135,6 +137,10 @@ def _build_parser() -> argparse.ArgumentParser:
     x.add_argument("--priors", default=None, metavar="PATH", help=_PRIORS_HELP)
     x.add_argument("--tables", action="store_true",
                    help="xdsl: write noisy-OR findings as full tables instead of GeNIe noisy-MAX nodes")
+
+    from ._cli_interview import register
+
+    register(sub)
     return parser
 
 
@@ -199,7 +205,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.priors)
     results = evaluate_by_split(model, load_vignettes(args.file, model), progress=args.progress)
     if args.json:
-        print(json.dumps({name: r.summary() for name, r in results.items()}, indent=2))
+        out: dict[str, object] = {name: r.summary() for name, r in results.items()}
+        if args.interview:
+            from ._replay import by_split, replay_interviews
+
+            replay = replay_interviews(model, load_vignettes(args.file, model), progress=args.progress)
+            out["interview"] = {name: r.summary() for name, r in by_split(replay).items()}
+        print(json.dumps(out, indent=2))
         return 0
     print(f"{'split':<8} {'n':>4} {'top-1':>7} {'top-3':>7} {'mean rank':>10} {'Brier':>7} {'log loss':>9} "
           f"{'urgent+ ok':>10} {'under (urgent+)':>16} {'under (any)':>12} {'over':>6}")
@@ -207,6 +219,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{name:<8} {r.n:>4} {r.top1:>7.1%} {r.top3:>7.1%} {r.mean_rank:>10.2f} {r.brier:>7.3f} "
               f"{r.log_loss:>9.3f} {r.urgent_triaged:>10.1%} {r.under_triage_urgent:>16} {r.under_triage:>12} "
               f"{r.over_triage:>6}")
+    if args.interview:
+        from ._cli_interview import print_replay
+
+        print()
+        print_replay(model, load_vignettes(args.file, model), progress=args.progress)
     print()
     print("Published anchors (on their own case sets):")
     for who, top1, top3, extra in ANCHORS:
@@ -286,8 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         args = _build_parser().parse_args(argv)
+        from ._cli_interview import run as _interview
+
         handlers = {"diagnose": _diagnose, "findings": _findings, "check-priors": _check_priors,
-                    "evaluate": _evaluate, "export": _export, "diff": _diff}
+                    "evaluate": _evaluate, "export": _export, "diff": _diff, "interview": _interview}
         code = handlers[args.command](args)
         sys.stdout.flush()  # a full device or a closed pipe fails here, inside the handlers below
         return code
