@@ -131,3 +131,6 @@ def enumerable_model(tmp_path_factory: pytest.TempPathFactory) -> kneebayes.Mode
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=False)
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+#: tests/mutation holds the mutation harness (python tests/mutation/run.py), not tests.
+collect_ignore = ["mutation"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,10 @@ def test_check_priors_valid(capsys: pytest.CaptureFixture[str]) -> None:
     from kneebayes import shipped_priors_path
 
     assert main(["check-priors", str(shipped_priors_path())]) == 0
-    assert "valid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"{shipped_priors_path()}: valid; "), out  # not "invalid"
+    first = out.splitlines()[0]
+    assert re.fullmatch(rf"{re.escape(str(shipped_priors_path()))}: valid; \d+ numbers: .*; \d+ red-flag rules", first)
 
 
 def test_console_script_runs_outside_the_repository(tmp_path: Path) -> None:

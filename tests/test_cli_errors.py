@@ -183,7 +183,7 @@ def test_check_priors_on_valid_folder_exits_0(capsys: pytest.CaptureFixture[str]
     """check-priors on the shipped priors exits 0 and prints nothing on stderr (the error paths are not the norm)."""
     code, out, err = run(["check-priors", str(kneebayes.shipped_priors_path())], capsys)
     assert (code, err) == (0, "")
-    assert "valid" in out
+    assert out.startswith(f"{kneebayes.shipped_priors_path()}: valid; ") and "invalid" not in out, out
 
 
 # ---- a real process -------------------------------------------------------------------------------------

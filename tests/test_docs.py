@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import doctest
 import importlib
+import inspect
 import io
 import json
 import pkgutil
@@ -22,10 +23,25 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(kneebayes.__path__, "knee
 
 @pytest.mark.parametrize("name", ["kneebayes", *MODULES])
 def test_docstring_examples(name: str) -> None:
-    """Every example in the module's docstrings runs and prints what it shows."""
+    """Every module has examples in its docstrings, and every example runs and prints what it shows."""
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+    assert result.attempted > 0, f"{name} has no docstring example"
+
+
+#: Public functions and classes; exceptions and warnings are shown where they are raised (KneeBayesError shows how).
+DOCUMENTED = sorted(name for name in kneebayes.__all__ if inspect.isfunction(getattr(kneebayes, name)) or (
+    isinstance(getattr(kneebayes, name), type) and (not issubclass(getattr(kneebayes, name), Warning | Exception)
+                                                    or getattr(kneebayes, name) is kneebayes.KneeBayesError)))
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_every_public_function_and_class_has_an_example(name: str) -> None:
+    """Each public function and class shows a runnable example in its own docstring."""
+    obj = getattr(kneebayes, name)
+    tests = doctest.DocTestFinder(recurse=False).find(obj, name)
+    assert any(test.examples for test in tests), f"{name} has no example in its docstring"
 
 
 def test_readme_python_quickstart() -> None:

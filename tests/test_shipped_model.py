@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -152,16 +156,42 @@ def test_diagnosis_outputs(model: kneebayes.Model) -> None:
     assert "not medical advice" in html and "Baker" in html
 
 
-def test_installed_package_carries_its_priors() -> None:
-    """Installed from a wheel, kneebayes reads its priors from inside the package.
+def test_installed_package_carries_its_priors(tmp_path: Path) -> None:
+    """A wheel built from this checkout holds the priors, and a diagnosis runs from it outside the repository.
 
-    From a checkout, the wheel is set to include them.
+    The wheel is built without build isolation (hatchling is in the dev extra), unpacked into a
+    temporary folder, and imported from there by a fresh interpreter whose working directory and
+    path know nothing of the checkout.
     """
-    package = Path(kneebayes.__file__).resolve().parent
-    if package.parent.name == "src":  # an editable install or a bare checkout
-        pyproject = (package.parents[1] / "pyproject.toml").read_text(encoding="utf-8")
-        assert '"priors" = "kneebayes/priors"' in pyproject
-        assert kneebayes.shipped_priors_path() == package.parents[1] / "priors"
-    else:
-        assert kneebayes.shipped_priors_path() == package / "priors"
-        assert (package / "priors" / "references.csv").is_file()
+    pytest.importorskip("hatchling", reason="the dev extra installs hatchling to build the wheel")
+    root = Path(__file__).resolve().parents[1]
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "--wheel-dir", str(wheels), str(root)], check=True, capture_output=True, timeout=600)
+    (wheel,) = wheels.glob("kneebayes-*.whl")
+    shipped = sorted(p.name for p in (root / "priors").glob("*.csv"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        packaged = sorted(n.rsplit("/", 1)[1] for n in names if re.fullmatch(r"kneebayes/priors/[^/]+\.csv", n))
+        assert packaged == shipped and len(shipped) >= 10
+        for name in shipped:  # byte for byte
+            assert archive.read(f"kneebayes/priors/{name}") == (root / "priors" / name).read_bytes(), name
+        assert "kneebayes/py.typed" in names and "kneebayes/cli.py" in names
+        assert not any(n.startswith(("tests/", "src/")) for n in names)
+        archive.extractall(tmp_path / "site")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    code = (
+        "import json, kneebayes; r = kneebayes.diagnose(present=['lump_behind_knee', 'stiffness'], age=58); "
+        "print(json.dumps([kneebayes.__file__, str(kneebayes.shipped_priors_path()), r.top, r.triage, "
+        "kneebayes.__version__]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONPATH"] = str(tmp_path / "site")
+    done = subprocess.run([sys.executable, "-s", "-c", code], cwd=outside, env=env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    module, priors, top, triage, version = json.loads(done.stdout)
+    assert Path(module).is_relative_to(tmp_path / "site") and Path(priors) == tmp_path / "site" / "kneebayes" / "priors"
+    here = kneebayes.diagnose(present=["lump_behind_knee", "stiffness"], age=58)
+    assert (top, triage) == ("bakers_cyst", here.triage)
+    assert version == kneebayes.__version__ or kneebayes.__version__ == "0+unknown"

@@ -87,7 +87,18 @@ def _running(diagnosis: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
-    """Run the interview subcommand; return the exit code."""
+    """Run the interview subcommand; return the exit code.
+
+    Examples
+    --------
+    >>> import io
+    >>> parser = argparse.ArgumentParser()
+    >>> register(parser.add_subparsers())
+    >>> args = parser.parse_args(["interview", "--present", "fever", "--json"])
+    >>> run(args, io.StringIO())  # doctest: +ELLIPSIS
+    {...}
+    0
+    """
     from ._model import load_model
 
     model = load_model(args.priors)

@@ -98,7 +98,7 @@ class _NumberedLines:
 
 
 def read_table(path: Path, required: tuple[str, ...], problems: list[Problem]) -> Table | None:
-    """Read one CSV file.
+    r"""Read one CSV file.
 
     Parameters
     ----------
@@ -113,6 +113,16 @@ def read_table(path: Path, required: tuple[str, ...], problems: list[Problem]) -
     -------
     Table or None
         None when the file cannot be read at all (missing, not UTF-8, no header).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "findings.csv"
+    >>> _ = path.write_text("# a comment\nid,leak\nfever,0.01\n", encoding="utf-8")
+    >>> problems: list[Problem] = []
+    >>> table = read_table(path, ("id", "leak"), problems)
+    >>> [(row.line, row.fields) for row in table.rows], problems
+    ([(3, {'id': 'fever', 'leak': '0.01'})], [])
     """
     name = path.name
     try:

@@ -36,7 +36,14 @@ def _evidence_line(result: Diagnosis) -> str:
 
 
 def text(result: Diagnosis, *, width: int = 30) -> str:
-    """Render a diagnosis as a plain-text table, red flags first."""
+    """Render a diagnosis as a plain-text table, red flags first.
+
+    Examples
+    --------
+    >>> from kneebayes import diagnose
+    >>> print(text(diagnose(present=["fever"])).splitlines()[0])
+    !! RED FLAG [URGENT] ...
+    """
     lines: list[str] = []
     for flag in result.red_flags:
         lines.append(f"!! RED FLAG [{flag.level.upper()}] {flag.message}")
@@ -55,7 +62,14 @@ def text(result: Diagnosis, *, width: int = 30) -> str:
 
 
 def html(result: Diagnosis) -> str:
-    """Render a diagnosis as HTML: triage banner, red flags, ranked bars, disclaimer."""
+    """Render a diagnosis as HTML: triage banner, red flags, ranked bars, disclaimer.
+
+    Examples
+    --------
+    >>> from kneebayes import diagnose
+    >>> TRIAGE_TEXT["urgent"] in html(diagnose(present=["fever"]))
+    True
+    """
     esc = _html.escape
     colour = _COLOURS[result.triage]
     out = [

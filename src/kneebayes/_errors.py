@@ -27,7 +27,17 @@ from dataclasses import dataclass
 
 
 class KneeBayesError(Exception):
-    """Root of every error kneebayes raises on purpose."""
+    """Root of every error kneebayes raises on purpose.
+
+    Examples
+    --------
+    >>> import kneebayes
+    >>> try:
+    ...     kneebayes.diagnose(present=["fevr"])
+    ... except KneeBayesError as err:
+    ...     print(type(err).__name__, "-", err)
+    UnknownIdError - unknown ... 'fevr'; did you mean 'fever'?
+    """
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,11 @@ class Problem:
         The offending text as it appears in the file.
     rule : str
         What the value should be.
+
+    Examples
+    --------
+    >>> print(Problem("causes.csv", 4, "base_rate", "1.5", "must be a probability strictly between 0 and 1"))
+    causes.csv, line 4, field 'base_rate': must be a probability strictly between 0 and 1; got '1.5'
     """
 
     file: str

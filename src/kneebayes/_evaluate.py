@@ -219,6 +219,16 @@ class Evaluation:
     cases : pandas.DataFrame
         One row per vignette: diagnosis, top cause, rank, P(diagnosis), triage and
         right triage.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> cases = pd.DataFrame({"present": [("calf_swelling", "recent_immobility")], "absent": [()],
+    ...                       "age": [70.0], "diagnosis": ["dvt"], "alternatives": [()], "triage": ["urgent"]},
+    ...                      index=pd.Index(["x1"], name="id"))
+    >>> result = evaluate(load_model(), cases)
+    >>> result.n, result.mean_rank, result.under_triage_urgent
+    (1, 1.0, 0)
     """
 
     n: int

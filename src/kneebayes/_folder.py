@@ -117,6 +117,12 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, required: Collec
 def read_files(folder: Path, names: Iterable[str]) -> dict[str, bytes | OSError]:
     """Read files of one folder, all from the same version of it.
 
+    Examples
+    --------
+    >>> from kneebayes import shipped_priors_path
+    >>> read_files(shipped_priors_path(), ["settings.csv"])["settings.csv"][:2]
+    b'# '
+
     Parameters
     ----------
     folder : Path

@@ -73,7 +73,16 @@ def patients_frame(model: Model, evidences: list[Evidence]) -> pd.DataFrame:
 
 
 def unanswered(model: Model, evidence: Evidence, unknown: Iterable[str] = ()) -> list[str]:
-    """Return the ids neither answered nor in ``unknown``, in the model's order."""
+    """Return the ids neither answered nor in ``unknown``, in the model's order.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> model = load_model()
+    >>> left = unanswered(model, model.evidence(["spasm"], ["fever"]), unknown=["smoking"])
+    >>> len(left) == len(model.observable) - 3 and "spasm" not in left and "smoking" not in left
+    True
+    """
     asked = {*evidence.present, *evidence.absent, *unknown}
     return [ident for ident in model.observable if ident not in asked]
 

@@ -98,7 +98,16 @@ def pgmpy_evidence(evidence: Evidence) -> dict[str, str]:
 
 
 def pgmpy_posteriors(network: DiscreteBayesianNetwork, params: Parameters, evidence: Evidence) -> np.ndarray:
-    """P(cause present | evidence) for every cause, by pgmpy's VariableElimination."""
+    """P(cause present | evidence) for every cause, by pgmpy's VariableElimination.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> model = load_model()
+    >>> p = pgmpy_posteriors(model.to_pgmpy(), model.parameters, model.evidence(["lump_behind_knee"]))
+    >>> model.causes[int(p.argmax())]
+    'bakers_cyst'
+    """
     _, _, ve_cls = _import_pgmpy()
     inference = ve_cls(network)
     with warnings.catch_warnings():

@@ -13,6 +13,12 @@ def progress_bar(total: int, unit: str = "patient") -> Iterator[Callable[[int], 
 
     Uses ``tqdm.auto`` (a widget in Jupyter) when it is installed, otherwise prints
     a counter on standard error.
+
+    Examples
+    --------
+    >>> with progress_bar(3) as update:  # the bar goes to standard error
+    ...     for _ in range(3):
+    ...         update(1)
     """
     try:
         from tqdm.auto import tqdm

@@ -32,6 +32,13 @@ class FiredFlag:
         What the person should do, in plain words.
     why : str
         What made it fire.
+
+    Examples
+    --------
+    >>> from kneebayes import diagnose
+    >>> flag = diagnose(present=["fever"]).red_flags[0]
+    >>> (flag.id, flag.level, flag.why)
+    ('fever', 'urgent', 'fever reported present')
     """
 
     id: str

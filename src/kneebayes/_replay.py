@@ -46,6 +46,15 @@ class InterviewReplay:
     cases : pandas.DataFrame
         One row per vignette: questions asked, answered, top cause and triage at the stop and with every answer,
         the stopping reason and the number of red-flag questions left unasked (always 0).
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> cases = pd.DataFrame({"present": [("fever",)], "absent": [()], "age": [40.0], "diagnosis": ["cramp"],
+    ...                       "alternatives": [()], "triage": ["urgent"]}, index=pd.Index(["x1"], name="id"))
+    >>> replay = replay_interviews(load_model(), cases)
+    >>> replay.n, replay.under_triage_urgent
+    (1, 0)
     """
 
     n: int

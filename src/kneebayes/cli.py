@@ -291,7 +291,16 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 success, 2 error, 130 interrupted)."""
+    """Run the command line; return the exit code (0 success, 2 error, 130 interrupted).
+
+    Examples
+    --------
+    >>> from kneebayes import shipped_priors_path
+    >>> main(["check-priors", str(shipped_priors_path())])
+    /...priors: valid; ... red-flag rules
+    ...
+    0
+    """
     if sys.stdout is None:  # started with standard output closed (``kneebayes ... >&-``)
         print("kneebayes: error: cannot write the output: standard output is closed", file=sys.stderr)
         return 2
