@@ -21,5 +21,6 @@ Examples
 """
 
 from ._diff import PriorsDiff, diff
+from ._tornado import Tornado, tornado
 
-__all__ = ["PriorsDiff", "diff"]
+__all__ = ["PriorsDiff", "Tornado", "diff", "tornado"]

@@ -1,0 +1,513 @@
+"""Exact posteriors of patients under many variants of a model's numbers at once.
+
+The analyses (tornado, robustness, uncertainty) score the same patients under
+hundreds or thousands of parameter sets that share the model's structure and
+differ in their numbers. Building a :class:`~kneebayes.Model` per set costs tens
+of milliseconds (validation, compilation, the engine's plans); here every
+number is an array with a leading *variant* axis ``V`` instead:
+
+1. :class:`Variants` holds the numbers of ``V`` parameter sets (prevalences,
+   age shares, log odds ratios, base rates, leaks, link probabilities, the
+   triage thresholds), copied from the model and then edited with
+   :meth:`Variants.set`.
+2. :meth:`Variants.solve` recalibrates every cause's logistic intercept so that
+   its population average equals its base rate in each variant: the same
+   equation as :func:`~kneebayes._parameters.compile_parameters` solves, by a
+   safeguarded Newton iteration (bisection whenever a step leaves the bracket),
+   vectorised over the variants, to the same tolerance (1e-13 relative).
+3. :func:`posteriors` contracts the causes' prior for each distinct pattern of
+   risk-factor and age answers with one ``numpy.einsum`` whose every operand
+   carries the variant axis, multiplies each patient's findings' likelihood
+   (noisy-OR, in logs) and normalises: shape ``(V, N, C)``, exact.
+
+Nothing here is an approximation: the tests compare it with models rebuilt
+through :meth:`~kneebayes.Priors.with_value` to 1e-9.
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .._contraction import _run
+from .._engine import UNKNOWN, EvidenceArrays
+from .._errors import ImpossibleEvidenceError, OptionError
+from .._evidence import Evidence
+from .._model import Model
+from .._parameters import FloatArray, Parameters, _ancestors
+from .._priors import Priors, rescaled_shares
+from .._red_flags import fired_matrix, triage_codes
+from .._safety import apply_floor
+
+#: Kinds of number that change the posteriors (thresholds and settings change only the triage).
+POSTERIOR_KINDS = ("base_rate", "prevalence", "age_prevalence", "odds_ratio", "leak", "finding_probability")
+
+
+@dataclass
+class Variants:
+    """The numbers of ``V`` parameter sets with the structure of ``base``.
+
+    Arrays are indexed like :class:`~kneebayes._parameters.Parameters`, with a
+    leading variant axis. ``link[v, c, f]`` is P(finding f | cause c alone), 0
+    where there is no link (the noisy-OR activation is computed from it and the
+    leak when scoring). ``at_least[v, j]`` is rule ``j``'s posterior threshold
+    (NaN for rules without one). Call :meth:`solve` after editing cause-side or
+    root numbers and before scoring.
+    """
+
+    base: Parameters
+    rf_prevalence: FloatArray
+    age_prevalence: FloatArray
+    w_rf: FloatArray
+    w_age: FloatArray
+    w_cause: FloatArray
+    base_rate: FloatArray
+    intercept: FloatArray
+    leak: FloatArray
+    link: FloatArray
+    care_threshold: FloatArray
+    at_least: FloatArray
+
+    @classmethod
+    def repeat(cls, params: Parameters, n: int) -> Variants:
+        """Return ``n`` copies of the numbers of ``params`` (intercepts already solved)."""
+        def rep(a: FloatArray) -> FloatArray:
+            return np.repeat(np.asarray(a, dtype=float)[None], n, axis=0)
+
+        link = np.where(params.q > 0, 1.0 - (1.0 - params.q) * (1.0 - params.leak[None, :]), 0.0)
+        at_least = np.array([np.nan if r.at_least is None else r.at_least for r in params.rules], dtype=float)
+        return cls(
+            base=params,
+            rf_prevalence=rep(params.rf_prevalence),
+            age_prevalence=rep(params.age_prevalence),
+            w_rf=rep(params.w_rf),
+            w_age=rep(params.w_age),
+            w_cause=rep(params.w_cause),
+            base_rate=rep(params.base_rate),
+            intercept=rep(params.intercept),
+            leak=rep(params.leak),
+            link=rep(link),
+            care_threshold=np.full(n, float(params.care_threshold)),
+            at_least=rep(at_least),
+        )
+
+    def __len__(self) -> int:
+        return len(self.base_rate)
+
+    def take(self, rows: npt.NDArray[np.int64]) -> Variants:
+        """Return the variants ``rows`` (copies)."""
+        return Variants(self.base, *(getattr(self, name)[rows] for name in _ARRAYS))
+
+    def prior_changed(self) -> npt.NDArray[np.bool_]:
+        """Which variants' prior over the causes differs from the model's (their roots' or causes' numbers)."""
+        p = self.base
+        changed: npt.NDArray[np.bool_] = (
+            (self.rf_prevalence != p.rf_prevalence).any(axis=1) | (self.age_prevalence != p.age_prevalence).any(axis=1)
+            | (self.intercept != p.intercept).any(axis=1) | (self.w_rf != p.w_rf).any(axis=(1, 2))
+            | (self.w_age != p.w_age).any(axis=(1, 2)) | (self.w_cause != p.w_cause).any(axis=(1, 2)))
+        return changed
+
+    # ---- editing -------------------------------------------------------------
+    def set(self, rows: npt.NDArray[np.int64] | slice, kind: str, target: str, values: FloatArray,
+            *, share_low: Sequence[float] | None = None, share_high: Sequence[float] | None = None) -> None:
+        """Set one number to ``values`` in the variants ``rows``.
+
+        ``kind`` and ``target`` are as in :meth:`~kneebayes.Priors.to_frame`. An age
+        share rescales the other shares as :meth:`~kneebayes.Priors.with_value`
+        does (:func:`~kneebayes._priors.rescaled_shares`, bounded by
+        ``share_low`` and ``share_high`` when given). The values must be valid
+        where the number stands; nothing is checked here.
+        """
+        p = self.base
+        values = np.asarray(values, dtype=float)
+        first, _, second = target.partition("|")
+        if kind == "base_rate":
+            self.base_rate[rows, p.causes.index(first)] = values
+        elif kind == "prevalence":
+            self.rf_prevalence[rows, p.risk_factors.index(first)] = values
+        elif kind == "age_prevalence":
+            index = p.age_bands.index(first)
+            picked = np.arange(len(self))[rows]
+            for v, value in zip(picked, np.broadcast_to(values, picked.shape), strict=True):
+                self.age_prevalence[v] = rescaled_shares(
+                    list(self.age_prevalence[v]), index, float(value), low=share_low, high=share_high)
+        elif kind == "odds_ratio":
+            c = p.causes.index(first)
+            if second in p.risk_factors:
+                self.w_rf[rows, c, p.risk_factors.index(second)] = np.log(values)
+            elif second in p.age_bands:
+                self.w_age[rows, c, p.age_bands.index(second)] = np.log(values)
+            else:
+                self.w_cause[rows, c, p.causes.index(second)] = np.log(values)
+        elif kind == "leak":
+            self.leak[rows, p.findings.index(first)] = values
+        elif kind == "finding_probability":
+            self.link[rows, p.causes.index(second), p.findings.index(first)] = values
+        elif kind == "threshold":
+            self.at_least[rows, [r.id for r in p.rules].index(first)] = values
+        elif kind == "setting":
+            self.care_threshold[rows] = values
+        else:
+            raise ValueError(f"unknown kind of number: {kind!r}")
+
+    # ---- calibration -----------------------------------------------------------
+    def solve(self) -> None:
+        """Solve every cause's intercept in every variant so that it reproduces its base rate.
+
+        The equation is that of :func:`~kneebayes._parameters.compile_parameters`:
+        the population average of P(cause | parents), over the joint of its
+        parents (roots at their prevalences, cause ancestors through their own
+        solved tables), equals the base rate. Parents are solved first. Only the
+        variants whose numbers of that equation differ from the model's are
+        solved; the others keep the model's intercept.
+        """
+        p = self.base
+        for c in p.order:
+            ancestors = _ancestors(p, c)
+            involved = [c, *ancestors]
+            roots = sorted({int(r) for i in involved for r in np.flatnonzero(p.rf_parent[i])})
+            changed = (
+                (self.base_rate[:, c] != p.base_rate[c])
+                | (self.w_rf[:, involved] != p.w_rf[involved]).any(axis=(1, 2))
+                | (self.w_age[:, involved] != p.w_age[involved]).any(axis=(1, 2))
+                | (self.w_cause[:, involved] != p.w_cause[involved]).any(axis=(1, 2))
+                | (self.intercept[:, ancestors] != p.intercept[ancestors]).any(axis=1)
+                | (self.rf_prevalence[:, roots] != p.rf_prevalence[roots]).any(axis=1)
+                | (self.age_prevalence != p.age_prevalence).any(axis=1)
+            )
+            rows = np.flatnonzero(changed)
+            self.intercept[:, c] = p.intercept[c]
+            if len(rows):
+                prob, score = self._parent_distribution(c, rows)
+                self.intercept[rows, c] = _solve(prob, score, self.base_rate[rows, c], self.intercept[rows, c])
+
+    def _parent_distribution(self, c: int, rows: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+        """Return the joint of cause ``c``'s parents in variants ``rows`` (shape (len(rows), M)) and each score."""
+        p = self.base
+        prevalence, age_prevalence = self.rf_prevalence[rows], self.age_prevalence[rows]
+        intercept = self.intercept[rows]
+        w_rf, w_age, w_cause = self.w_rf[rows], self.w_age[rows], self.w_cause[rows]
+        ancestors = _ancestors(p, c)
+        involved = [c, *ancestors]
+        roots = sorted({int(r) for i in involved for r in np.flatnonzero(p.rf_parent[i])})
+        grid = np.array(list(itertools.product(range(len(p.age_bands)), *[(0, 1)] * len(roots))), dtype=np.int64)
+        age = grid[:, 0]
+        bits = grid[:, 1:].astype(float)
+        prev = prevalence[:, roots]  # (V, r)
+        prob = age_prevalence[:, age] * np.prod(
+            np.where(bits[None] == 1, prev[:, None, :], 1.0 - prev[:, None, :]), axis=2)
+        rf_part = {i: bits @ w_rf[:, i, roots].T for i in involved}  # (M, V) per cause
+        states = np.zeros((len(grid), 0))
+        listed: list[int] = []
+        for a in ancestors:
+            score = (intercept[:, a][None] + w_age[:, a, :][:, age].T + rf_part[a]
+                     + states @ w_cause[:, a, listed].T)  # (M, V)
+            on = _sigmoid(score).T  # (V, M)
+            age, rf_part = np.concatenate([age, age]), {i: np.concatenate([x, x]) for i, x in rf_part.items()}
+            states = np.vstack([np.hstack([states, np.zeros((len(states), 1))]),
+                                np.hstack([states, np.ones((len(states), 1))])])
+            listed.append(a)
+            prob = np.concatenate([prob * (1.0 - on), prob * on], axis=1)
+        score = (w_age[:, c, :][:, age] + rf_part[c].T + (states @ w_cause[:, c, listed].T).T)
+        return prob, score
+
+    # ---- outputs -------------------------------------------------------------------
+    def q(self) -> FloatArray:
+        """Noisy-OR activations, shape (V, C, F), 0 where there is no link."""
+        out: FloatArray = np.where(self.link > 0, 1.0 - (1.0 - self.link) / (1.0 - self.leak[:, None, :]), 0.0)
+        return out
+
+    def parameters(self, v: int) -> Parameters:
+        """Return variant ``v`` as :class:`~kneebayes._parameters.Parameters` (safety floor applied)."""
+        return apply_floor(replace(
+            self.base,
+            rf_prevalence=self.rf_prevalence[v].copy(), age_prevalence=self.age_prevalence[v].copy(),
+            intercept=self.intercept[v].copy(), w_rf=self.w_rf[v].copy(), w_age=self.w_age[v].copy(),
+            w_cause=self.w_cause[v].copy(), leak=self.leak[v].copy(), q=self.q()[v],
+            base_rate=self.base_rate[v].copy(), care_threshold=float(self.care_threshold[v]),
+            rules=self._rules(v),
+        ))
+
+    def _rules(self, v: int) -> tuple:  # type: ignore[type-arg]
+        return tuple(rule if rule.at_least is None else replace(rule, at_least=float(self.at_least[v, j]))
+                     for j, rule in enumerate(self.base.rules))
+
+    def triage(self, ev: EvidenceArrays, posteriors: FloatArray) -> npt.NDArray[np.int64]:
+        """Triage level index of each variant and patient, shape (V, N), from posteriors (V, N, C).
+
+        Rules and care come from the safety floor applied to each variant's
+        thresholds, as :class:`~kneebayes.Model` does.
+        """
+        p = self.base
+        observable = p.findings + p.risk_factors
+        present = np.concatenate([ev.findings == 1, ev.risk_factors == 1], axis=1)
+        out = np.empty(posteriors.shape[:2], dtype=np.int64)
+        keys = np.column_stack([self.care_threshold, np.nan_to_num(self.at_least, nan=-1.0)])
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        for u in range(len(unique)):
+            rows = np.flatnonzero(inverse == u)
+            floored = self.parameters(int(rows[0])) if len(unique) > 1 else apply_floor(p)
+            flat = posteriors[rows].reshape(-1, posteriors.shape[2])
+            tiled = np.tile(present, (len(rows), 1))
+            fired = fired_matrix(floored.rules, observable, tiled, p.causes, flat)
+            out[rows] = triage_codes(floored.rules, fired, floored.care, flat,
+                                     floored.care_threshold).reshape(len(rows), -1)
+        return out
+
+
+_ARRAYS = ("rf_prevalence", "age_prevalence", "w_rf", "w_age", "w_cause", "base_rate", "intercept", "leak", "link",
+           "care_threshold", "at_least")
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    small = np.exp(-np.abs(x))
+    out: FloatArray = np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
+    return out
+
+
+def _solve(prob: FloatArray, score: FloatArray, target: FloatArray, start: FloatArray) -> FloatArray:
+    """Solve ``sum_m prob[v, m] * sigmoid(b[v] + score[v, m]) = target[v]`` for each ``b[v]``.
+
+    Newton's method from ``start``, kept inside the bracket that
+    :func:`~kneebayes._parameters._solve_intercept` uses (a step that leaves it
+    bisects instead); stops when every step is below 1e-13 relative.
+    """
+    logit = np.log(target) - np.log1p(-target)
+    live = np.where(prob > 0, score, np.nan)
+    low, high = logit - np.nanmax(live, axis=1), logit - np.nanmin(live, axis=1)
+    b = np.clip(start, low, high)
+    for _ in range(200):
+        s = _sigmoid(b[:, None] + score)
+        f = (prob * s).sum(axis=1) - target
+        slope = (prob * s * (1.0 - s)).sum(axis=1)
+        low = np.where(f < 0, b, low)
+        high = np.where(f >= 0, b, high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = b - f / slope
+        inside = np.isfinite(step) & (step > low) & (step < high)
+        new = np.where(inside, step, 0.5 * (low + high))
+        done = np.abs(new - b) <= 1e-14 * np.maximum(1.0, np.abs(b))
+        b = new
+        if done.all():
+            break
+    return b
+
+
+# ---- scoring ---------------------------------------------------------------------------
+
+
+def _letters(params: Parameters) -> tuple[str, list[str], str]:
+    pool = iter(ch for ch in string.ascii_letters if ch != "v")
+    age = next(pool)
+    rfs = [next(pool) for _ in params.risk_factors]
+    causes = "".join(next(pool) for _ in params.causes)
+    return age, rfs, causes
+
+
+def configurations(n_causes: int) -> FloatArray:
+    """Every cause configuration as rows of 0/1, the first cause slowest (shape ``(2**C, C)``)."""
+    return np.array(list(itertools.product((0.0, 1.0), repeat=n_causes)))
+
+
+def log_prior(var: Variants, age_band: int, risk_factors: npt.NDArray[np.int8]) -> FloatArray:
+    """``log P(causes = k, root answers)`` per variant for one pattern of answers, shape (V, 2**C).
+
+    Columns follow :func:`configurations`. Roots no cause depends on are left
+    out: they scale every configuration alike and cancel in the posteriors.
+    """
+    p = var.base
+    age_letter, rf_letters, cause_letters = _letters(p)
+    operands: list[FloatArray] = []
+    terms: list[str] = []
+    if p.age_parent.any():
+        weights = var.age_prevalence.copy()
+        if age_band != UNKNOWN:
+            weights *= np.eye(len(p.age_bands))[age_band][None]
+        operands.append(weights)
+        terms.append("v" + age_letter)
+    for r in np.flatnonzero(p.rf_parent.any(axis=0)):
+        prev = var.rf_prevalence[:, r]
+        state = risk_factors[r]
+        operands.append(np.stack([np.where(state == 1, 0.0, 1.0 - prev), np.where(state == 0, 0.0, prev)], axis=1))
+        terms.append("v" + rf_letters[r])
+    for c in range(len(p.causes)):
+        table, term = _cause_table(var, c)
+        operands.append(table)
+        terms.append("v" + age_letter * bool(p.age_parent[c]) + "".join(rf_letters[i] for i in term[0])
+                     + "".join(cause_letters[i] for i in term[1]) + cause_letters[c])
+    expression = ",".join(terms) + "->v" + cause_letters
+    steps = _path(expression, tuple((1, *o.shape[1:]) for o in operands))  # the variant axis does not change it
+    names, results = _run(list(terms), list(operands), steps, "v" + cause_letters)
+    name, joint = names[0], results[0]
+    joint = joint.transpose([name.index(ch) for ch in "v" + cause_letters]).reshape(len(var), -1)
+    with np.errstate(divide="ignore"):
+        out: FloatArray = np.log(joint)
+    return out
+
+
+_PATHS: dict[tuple[str, tuple[tuple[int, ...], ...]], list[tuple[int, ...]]] = {}
+
+
+def _path(expression: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
+    """Return the contraction order of ``numpy.einsum_path`` (greedy), cached by expression and shapes."""
+    key = (expression, shapes)
+    if key not in _PATHS:
+        dummies = [np.empty(s) for s in shapes]
+        _PATHS[key] = [tuple(step) for step in np.einsum_path(expression, *dummies, optimize="greedy")[0][1:]]
+    return _PATHS[key]
+
+
+def _cause_table(var: Variants, c: int) -> tuple[FloatArray, tuple[list[int], list[int]]]:
+    """P(cause c | parents) per variant: shape (V, [A], 2 per rf parent, 2 per cause parent, 2)."""
+    p = var.base
+    rf_idx = [int(i) for i in np.flatnonzero(p.rf_parent[c])]
+    cause_idx = [int(i) for i in np.flatnonzero(p.cause_parent[c])]
+    n = len(var)
+    score = var.intercept[:, c].reshape(n, 1)
+    shape = [n]
+    if p.age_parent[c]:
+        shape.append(len(p.age_bands))
+        score = score + var.w_age[:, c, :]
+    for w in [var.w_rf[:, c, i] for i in rf_idx] + [var.w_cause[:, c, i] for i in cause_idx]:
+        shape.append(2)
+        score = score.reshape(*score.shape, 1) + np.stack([np.zeros(n), w], axis=1).reshape(
+            n, *[1] * (score.ndim - 1), 2)
+    score = score.reshape(shape)
+    table = np.stack([_sigmoid(-score), _sigmoid(score)], axis=-1)
+    return table, (rf_idx, cause_idx)
+
+
+def log_likelihood(var: Variants, findings: npt.NDArray[np.int8], configs: FloatArray) -> FloatArray:
+    """``log P(finding answers | causes = k)`` per variant for one patient, shape (V, 2**C).
+
+    Variants whose answered findings' numbers equal the model's share one row of work.
+    """
+    answered = np.flatnonzero(findings != UNKNOWN)
+    out = np.zeros((len(var), len(configs)))
+    if not len(answered):
+        return out
+    p = var.base
+    link, leak = var.link[:, :, answered], var.leak[:, answered]
+    base_link = np.where(p.q > 0, 1.0 - (1.0 - p.q) * (1.0 - p.leak[None, :]), 0.0)[:, answered]
+    moved = (link != base_link).any(axis=(1, 2)) | (leak != p.leak[answered]).any(axis=1)
+    rows = np.flatnonzero(moved)
+    first = np.flatnonzero(~moved)[:1]
+    work = np.concatenate([first, rows])
+    link, leak = link[work], leak[work]
+    q = np.where(link > 0, 1.0 - (1.0 - link) / (1.0 - leak[:, None, :]), 0.0)  # (W, C, Fa)
+    log_absent = np.log1p(-leak)[:, :, None] + np.log1p(-q).transpose(0, 2, 1) @ configs.T  # (W, Fa, K)
+    present = findings[answered] == 1
+    total = log_absent[:, ~present].sum(axis=1)
+    if present.any():
+        x = log_absent[:, present]
+        total += np.where(x > -0.6931471805599453, np.log(-np.expm1(x)), np.log1p(-np.exp(x))).sum(axis=1)
+    if len(first):
+        out[~moved] = total[0]
+    out[rows] = total[len(first):]
+    return out
+
+
+def posteriors(var: Variants, ev: EvidenceArrays) -> FloatArray:
+    """Exact P(cause | evidence) per variant, patient and cause, shape (V, N, C).
+
+    Raises
+    ------
+    ImpossibleEvidenceError
+        When a patient's answers have probability zero in some variant.
+    """
+    p = var.base
+    configs = configurations(len(p.causes))
+    with_ones = np.hstack([configs, np.ones((len(configs), 1))])
+    out = np.empty((len(var), len(ev), len(p.causes)))
+    roots = np.column_stack([ev.age_band, ev.risk_factors.astype(np.int64)])
+    patterns, inverse = np.unique(roots, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    # variants that keep the model's prior share one contraction (a finding's numbers change only the likelihood)
+    moved = np.flatnonzero(var.prior_changed())
+    kept = Variants.repeat(p, 1)
+    moved_var = var.take(moved)
+    for u, pattern in enumerate(patterns):
+        age_band, answers = int(pattern[0]), pattern[1:].astype(np.int8)
+        prior = np.repeat(log_prior(kept, age_band, answers), len(var), axis=0)
+        if len(moved):
+            prior[moved] = log_prior(moved_var, age_band, answers)
+        for n in np.flatnonzero(inverse == u):
+            logits = prior + log_likelihood(var, ev.findings[n], configs)
+            top = logits.max(axis=1, keepdims=True)
+            if not np.isfinite(top).all():
+                raise ImpossibleEvidenceError(f"the evidence of row {n} has probability zero under some variant")
+            sums = np.exp(logits - top) @ with_ones
+            out[:, n] = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+    return out
+
+
+# ---- inputs shared by the analyses -------------------------------------------------------
+
+
+def patient_arrays(
+    model: Model,
+    present: Iterable[str] | None,
+    absent: Iterable[str] | None,
+    age: float | None,
+    patients: pd.DataFrame | None,
+) -> tuple[EvidenceArrays, pd.Index, Evidence | None]:
+    """Validate one patient (``present``, ``absent``, ``age``) or a table of ``patients``.
+
+    Returns the evidence arrays, the patients' index and, for one patient, the
+    validated :class:`~kneebayes._evidence.Evidence`.
+
+    Raises
+    ------
+    OptionError
+        When both a patient and a table are given.
+    """
+    if patients is not None:
+        if present is not None or absent is not None or age is not None:
+            raise OptionError("give either one patient (present=, absent=, age=) or patients=, not both")
+        if not isinstance(patients, pd.DataFrame) or patients.empty:
+            raise OptionError(f"The 'patients' parameter must be a non-empty pandas DataFrame. Got {patients!r}.")
+        return model._frame_arrays(patients), patients.index, None
+    evidence = model.evidence(present, absent, age)
+    return model._arrays([evidence]), pd.RangeIndex(1), evidence
+
+
+def number_label(kind: str, target: str, labels: dict[str, str]) -> str:
+    """Name a prior number in a few words, with the vocabulary's labels.
+
+    Examples
+    --------
+    >>> number_label("finding_probability", "fever|dvt", {"fever": "Fever", "dvt": "DVT"})
+    'P(Fever | DVT alone)'
+    >>> number_label("odds_ratio", "dvt|smoking", {"dvt": "DVT", "smoking": "Smoking"})
+    'odds ratio of Smoking on DVT'
+    """
+    first, _, second = target.partition("|")
+    a, b = labels.get(first, first), labels.get(second, second)
+    return {
+        "base_rate": f"base rate of {a}",
+        "prevalence": f"prevalence of {a}",
+        "age_prevalence": f"share of {a}",
+        "odds_ratio": f"odds ratio of {b} on {a}",
+        "leak": f"leak of {a}",
+        "finding_probability": f"P({a} | {b} alone)",
+        "threshold": f"threshold of rule {first}",
+        "setting": f"setting {first}",
+    }.get(kind, f"{kind} {target}")
+
+
+def set_numbers(var: Variants, numbers: pd.DataFrame, rows: list[npt.NDArray[np.int64]],
+                values: list[FloatArray], priors: Priors) -> None:
+    """Set each number ``numbers.iloc[i]`` to ``values[i]`` in variants ``rows[i]``, then solve the intercepts."""
+    share_low = priors.age_bands["low"].to_numpy(dtype=float).tolist()
+    share_high = priors.age_bands["high"].to_numpy(dtype=float).tolist()
+    for (kind, target), where, value in zip(numbers[["kind", "target"]].itertuples(index=False, name=None),
+                                            rows, values, strict=True):
+        var.set(where, kind, target, value, share_low=share_low, share_high=share_high)
+    var.solve()
