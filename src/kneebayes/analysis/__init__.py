@@ -21,6 +21,7 @@ Examples
 """
 
 from ._diff import PriorsDiff, diff
+from ._robustness import Robustness, robustness
 from ._tornado import Tornado, tornado
 
-__all__ = ["PriorsDiff", "Tornado", "diff", "tornado"]
+__all__ = ["PriorsDiff", "Robustness", "Tornado", "diff", "robustness", "tornado"]

@@ -26,6 +26,7 @@ through :meth:`~kneebayes.Priors.with_value` to 1e-9.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import string
 from collections.abc import Iterable, Sequence
@@ -229,7 +230,7 @@ class Variants:
             self.base,
             rf_prevalence=self.rf_prevalence[v].copy(), age_prevalence=self.age_prevalence[v].copy(),
             intercept=self.intercept[v].copy(), w_rf=self.w_rf[v].copy(), w_age=self.w_age[v].copy(),
-            w_cause=self.w_cause[v].copy(), leak=self.leak[v].copy(), q=self.q()[v],
+            w_cause=self.w_cause[v].copy(), leak=self.leak[v].copy(), q=self.take(np.array([v])).q()[0],
             base_rate=self.base_rate[v].copy(), care_threshold=float(self.care_threshold[v]),
             rules=self._rules(v),
         ))
@@ -311,8 +312,12 @@ def _letters(params: Parameters) -> tuple[str, list[str], str]:
     return age, rfs, causes
 
 
+@functools.lru_cache(maxsize=4)
 def configurations(n_causes: int) -> FloatArray:
-    """Every cause configuration as rows of 0/1, the first cause slowest (shape ``(2**C, C)``)."""
+    """Return every cause configuration as rows of 0/1, the first cause slowest (shape ``(2**C, C)``).
+
+    The array is shared between calls: do not write to it.
+    """
     return np.array(list(itertools.product((0.0, 1.0), repeat=n_causes)))
 
 
