@@ -31,6 +31,7 @@ import itertools
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -43,8 +44,9 @@ from .._evidence import Evidence
 from .._model import Model
 from .._parameters import FloatArray, Parameters, _ancestors
 from .._priors import Priors, rescaled_shares
-from .._red_flags import fired_matrix, triage_codes
-from .._safety import apply_floor
+from .._red_flags import fired_matrix
+from .._safety import FLOOR_RULES, apply_floor
+from .._vocabulary import TRIAGE_LEVELS
 
 #: Kinds of number that change the posteriors (thresholds and settings change only the triage).
 POSTERIOR_KINDS = ("base_rate", "prevalence", "age_prevalence", "odds_ratio", "leak", "finding_probability")
@@ -157,6 +159,21 @@ class Variants:
         else:
             raise ValueError(f"unknown kind of number: {kind!r}")
 
+    def set_drawn(self, drawn: pd.DataFrame, rows: npt.NDArray[np.int64]) -> None:
+        """Set every number of ``drawn`` (one row per variant in ``rows``; columns ``(kind, target)``).
+
+        Age shares are taken as drawn (they must already sum to 1), not rescaled.
+        Call :meth:`solve` afterwards.
+        """
+        p = self.base
+        for key, column in drawn.items():
+            kind, target = cast("tuple[str, str]", key)
+            values = column.to_numpy(dtype=float)
+            if kind == "age_prevalence":
+                self.age_prevalence[rows, p.age_bands.index(target)] = values
+            else:
+                self.set(rows, kind, target, values)
+
     # ---- calibration -----------------------------------------------------------
     def solve(self) -> None:
         """Solve every cause's intercept in every variant so that it reproduces its base rate.
@@ -242,24 +259,38 @@ class Variants:
     def triage(self, ev: EvidenceArrays, posteriors: FloatArray) -> npt.NDArray[np.int64]:
         """Triage level index of each variant and patient, shape (V, N), from posteriors (V, N, C).
 
-        Rules and care come from the safety floor applied to each variant's
-        thresholds, as :class:`~kneebayes.Model` does.
+        As :class:`~kneebayes.Model` does: the safety floor is applied (its rules
+        added, levels raised, each floor rule's threshold kept at or below its
+        ceiling), then the triage is the highest of the probable causes' care
+        (posterior at least the variant's care threshold) and every fired rule's
+        level. Rules fire on the answers and, with a cause, when its posterior
+        reaches the variant's threshold.
         """
         p = self.base
+        floored = apply_floor(p)
         observable = p.findings + p.risk_factors
         present = np.concatenate([ev.findings == 1, ev.risk_factors == 1], axis=1)
-        out = np.empty(posteriors.shape[:2], dtype=np.int64)
-        keys = np.column_stack([self.care_threshold, np.nan_to_num(self.at_least, nan=-1.0)])
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
-        for u in range(len(unique)):
-            rows = np.flatnonzero(inverse == u)
-            floored = self.parameters(int(rows[0])) if len(unique) > 1 else apply_floor(p)
-            flat = posteriors[rows].reshape(-1, posteriors.shape[2])
-            tiled = np.tile(present, (len(rows), 1))
-            fired = fired_matrix(floored.rules, observable, tiled, p.causes, flat)
-            out[rows] = triage_codes(floored.rules, fired, floored.care, flat,
-                                     floored.care_threshold).reshape(len(rows), -1)
+        # which rules' answer conditions hold, per patient (cause conditions stripped)
+        answered = fired_matrix([replace(r, when_cause=None, at_least=None) for r in floored.rules], observable,
+                                present, p.causes, np.zeros((len(present), len(p.causes))))  # (N, J)
+        base_ids = [r.id for r in p.rules]
+        ceilings = {r.id: r.at_least for r in FLOOR_RULES if r.at_least is not None}
+        fired = np.broadcast_to(answered[None], (len(self), *answered.shape)).copy()  # (V, N, J)
+        for j, rule in enumerate(floored.rules):
+            if rule.when_cause is None or rule.at_least is None:
+                continue
+            threshold = (self.at_least[:, base_ids.index(rule.id)] if rule.id in base_ids
+                         else np.full(len(self), rule.at_least))
+            if rule.id in ceilings:
+                threshold = np.minimum(threshold, ceilings[rule.id])
+            fired[:, :, j] &= posteriors[:, :, p.causes.index(rule.when_cause)] >= threshold[:, None]
+        care_rank = np.array([TRIAGE_LEVELS.index(c) for c in floored.care])
+        probable = posteriors >= self.care_threshold[:, None, None]
+        level = np.where(probable, care_rank, 0).max(axis=2, initial=0)
+        if len(floored.rules):
+            rule_rank = np.array([TRIAGE_LEVELS.index(r.level) for r in floored.rules])
+            level = np.maximum(level, np.where(fired, rule_rank, 0).max(axis=2))
+        out: npt.NDArray[np.int64] = level.astype(np.int64)
         return out
 
 
@@ -268,8 +299,10 @@ _ARRAYS = ("rf_prevalence", "age_prevalence", "w_rf", "w_age", "w_cause", "base_
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
-    small = np.exp(-np.abs(x))
-    out: FloatArray = np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
+    """Return the logistic function, accurate in relative terms in both tails (scipy's ``expit``)."""
+    from scipy.special import expit
+
+    out: FloatArray = expit(x)
     return out
 
 
@@ -284,19 +317,23 @@ def _solve(prob: FloatArray, score: FloatArray, target: FloatArray, start: Float
     live = np.where(prob > 0, score, np.nan)
     low, high = logit - np.nanmax(live, axis=1), logit - np.nanmin(live, axis=1)
     b = np.clip(start, low, high)
+    active = np.arange(len(b))  # the variants not yet converged
     for _ in range(200):
-        s = _sigmoid(b[:, None] + score)
-        f = (prob * s).sum(axis=1) - target
-        slope = (prob * s * (1.0 - s)).sum(axis=1)
-        low = np.where(f < 0, b, low)
-        high = np.where(f >= 0, b, high)
+        x, sc, pr = b[active], score[active], prob[active]
+        s = _sigmoid(x[:, None] + sc)
+        f = (pr * s).sum(axis=1) - target[active]
+        slope = (pr * s * (1.0 - s)).sum(axis=1)
+        lo = np.where(f < 0, x, low[active])
+        hi = np.where(f >= 0, x, high[active])
+        low[active], high[active] = lo, hi
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = b - f / slope
-        inside = np.isfinite(step) & (step > low) & (step < high)
-        new = np.where(inside, step, 0.5 * (low + high))
-        done = np.abs(new - b) <= 1e-14 * np.maximum(1.0, np.abs(b))
-        b = new
-        if done.all():
+            step = x - f / slope
+        inside = np.isfinite(step) & (step > lo) & (step < hi)
+        new = np.where(inside, step, 0.5 * (lo + hi))
+        done = np.abs(new - x) <= 1e-14 * np.maximum(1.0, np.abs(x))
+        b[active] = new
+        active = active[~done]
+        if not len(active):
             break
     return b
 
