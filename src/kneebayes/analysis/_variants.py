@@ -358,35 +358,60 @@ def configurations(n_causes: int) -> FloatArray:
     return np.array(list(itertools.product((0.0, 1.0), repeat=n_causes)))
 
 
-def log_prior(var: Variants, age_band: int, risk_factors: npt.NDArray[np.int8]) -> FloatArray:
-    """``log P(causes = k, root answers)`` per variant for one pattern of answers, shape (V, 2**C).
+def cause_tables(var: Variants) -> list[tuple[FloatArray, str]]:
+    """Every cause's table per variant with its einsum labels (``"v"``, parents, the cause)."""
+    p = var.base
+    age_letter, rf_letters, cause_letters = _letters(p)
+    out = []
+    for c in range(len(p.causes)):
+        table, (rf_idx, cause_idx) = _cause_table(var, c)
+        out.append((table, "v" + age_letter * bool(p.age_parent[c]) + "".join(rf_letters[i] for i in rf_idx)
+                    + "".join(cause_letters[i] for i in cause_idx) + cause_letters[c]))
+    return out
 
-    Columns follow :func:`configurations`. Roots no cause depends on are left
-    out: they scale every configuration alike and cancel in the posteriors.
+
+def log_prior(var: Variants, age_band: int, risk_factors: npt.NDArray[np.int8],
+              tables: list[tuple[FloatArray, str]] | None = None) -> FloatArray:
+    """``log P(causes = k | root answers)`` per variant for one pattern of answers, up to a constant per variant.
+
+    Shape (V, 2**C); columns follow :func:`configurations`. An answered root is
+    not summed: every table is sliced at its answer (the answer's own prior
+    probability is the same for every configuration, so it is left out, like
+    the roots no cause depends on); the constants cancel in the posteriors.
+    ``tables`` are :func:`cause_tables` of ``var`` (computed when None).
     """
     p = var.base
     age_letter, rf_letters, cause_letters = _letters(p)
+    fixed: dict[str, int] = {}
     operands: list[FloatArray] = []
     terms: list[str] = []
     if p.age_parent.any():
-        weights = var.age_prevalence.copy()
-        if age_band != UNKNOWN:
-            weights *= np.eye(len(p.age_bands))[age_band][None]
-        operands.append(weights)
+        operands.append(var.age_prevalence)
         terms.append("v" + age_letter)
+        if age_band != UNKNOWN:
+            fixed[age_letter] = int(age_band)
     for r in np.flatnonzero(p.rf_parent.any(axis=0)):
         prev = var.rf_prevalence[:, r]
-        state = risk_factors[r]
-        operands.append(np.stack([np.where(state == 1, 0.0, 1.0 - prev), np.where(state == 0, 0.0, prev)], axis=1))
+        operands.append(np.stack([1.0 - prev, prev], axis=1))
         terms.append("v" + rf_letters[r])
-    for c in range(len(p.causes)):
-        table, term = _cause_table(var, c)
+        if risk_factors[r] != UNKNOWN:
+            fixed[rf_letters[r]] = int(risk_factors[r])
+    for table, term in tables if tables is not None else cause_tables(var):
         operands.append(table)
-        terms.append("v" + age_letter * bool(p.age_parent[c]) + "".join(rf_letters[i] for i in term[0])
-                     + "".join(cause_letters[i] for i in term[1]) + cause_letters[c])
+        terms.append(term)
     expression = ",".join(terms) + "->v" + cause_letters
-    steps = _path(expression, tuple((1, *o.shape[1:]) for o in operands))  # the variant axis does not change it
-    names, results = _run(list(terms), list(operands), steps, "v" + cause_letters)
+    steps = _path(expression, tuple((1, *o.shape[1:]) for o in operands))  # planned for the full tables
+    # an answered root keeps its axis with length 1 (the same plan applies); its weight becomes 1
+    sliced = []
+    for operand, term in zip(operands, terms, strict=True):
+        if any(ch in fixed for ch in term):
+            if len(term) == 2:
+                operand = np.ones((len(operand), 1))
+            else:
+                operand = operand[tuple(slice(fixed[ch], fixed[ch] + 1) if ch in fixed else slice(None)
+                                        for ch in term)]
+        sliced.append(operand)
+    names, results = _run(list(terms), sliced, steps, "v" + cause_letters)
     name, joint = names[0], results[0]
     joint = joint.transpose([name.index(ch) for ch in "v" + cause_letters]).reshape(len(var), -1)
     with np.errstate(divide="ignore"):
@@ -426,33 +451,43 @@ def _cause_table(var: Variants, c: int) -> tuple[FloatArray, tuple[list[int], li
     return table, (rf_idx, cause_idx)
 
 
-def log_likelihood(var: Variants, findings: npt.NDArray[np.int8], configs: FloatArray) -> FloatArray:
+def log_likelihood(var: Variants, findings: npt.NDArray[np.int8], configs: FloatArray,
+                   cache: dict[tuple[int, bool], FloatArray] | None = None) -> FloatArray:
     """``log P(finding answers | causes = k)`` per variant for one patient, shape (V, 2**C).
 
-    Variants whose answered findings' numbers equal the model's share one row of work.
+    The model's term of each answered finding is computed once (and kept in
+    ``cache`` between patients when given); a variant pays only for the findings
+    whose numbers (leak or links) it changes.
     """
-    answered = np.flatnonzero(findings != UNKNOWN)
-    out = np.zeros((len(var), len(configs)))
-    if not len(answered):
-        return out
     p = var.base
-    link, leak = var.link[:, :, answered], var.leak[:, answered]
-    base_link = np.where(p.q > 0, 1.0 - (1.0 - p.q) * (1.0 - p.leak[None, :]), 0.0)[:, answered]
-    moved = (link != base_link).any(axis=(1, 2)) | (leak != p.leak[answered]).any(axis=1)
-    rows = np.flatnonzero(moved)
-    first = np.flatnonzero(~moved)[:1]
-    work = np.concatenate([first, rows])
-    link, leak = link[work], leak[work]
-    q = np.where(link > 0, 1.0 - (1.0 - link) / (1.0 - leak[:, None, :]), 0.0)  # (W, C, Fa)
-    log_absent = np.log1p(-leak)[:, :, None] + np.log1p(-q).transpose(0, 2, 1) @ configs.T  # (W, Fa, K)
-    present = findings[answered] == 1
-    total = log_absent[:, ~present].sum(axis=1)
-    if present.any():
-        x = log_absent[:, present]
-        total += np.where(x > -0.6931471805599453, np.log(-np.expm1(x)), np.log1p(-np.exp(x))).sum(axis=1)
-    if len(first):
-        out[~moved] = total[0]
-    out[rows] = total[len(first):]
+    cache = {} if cache is None else cache
+    base_link = np.where(p.q > 0, 1.0 - (1.0 - p.q) * (1.0 - p.leak[None, :]), 0.0)
+    total = np.zeros(len(configs))
+    deltas: list[tuple[npt.NDArray[np.int64], FloatArray]] = []
+    for f in np.flatnonzero(findings != UNKNOWN):
+        present = bool(findings[f] == 1)
+        key = (int(f), present)
+        if key not in cache:
+            cache[key] = _finding_term(np.array([p.leak[f]]), base_link[None, :, f], configs, present)[0]
+        base = cache[key]
+        total += base
+        rows = np.flatnonzero((var.leak[:, f] != p.leak[f]) | (var.link[:, :, f] != base_link[:, f]).any(axis=1))
+        if len(rows):
+            deltas.append((rows, _finding_term(var.leak[rows, f], var.link[rows, :, f], configs, present) - base))
+    out = np.repeat(total[None], len(var), axis=0)
+    for rows, delta in deltas:
+        out[rows] += delta
+    return out
+
+
+def _finding_term(leak: FloatArray, link: FloatArray, configs: FloatArray, present: bool) -> FloatArray:
+    """``log P(finding answer | causes = k)`` for rows of (leak, links per cause), shape (rows, 2**C)."""
+    q = np.where(link > 0, 1.0 - (1.0 - link) / (1.0 - leak[:, None]), 0.0)
+    log_absent: FloatArray = np.log1p(-leak)[:, None] + np.log1p(-q) @ configs.T
+    if not present:
+        return log_absent
+    out: FloatArray = np.where(log_absent > -0.6931471805599453, np.log(-np.expm1(log_absent)),
+                               np.log1p(-np.exp(log_absent)))
     return out
 
 
@@ -471,22 +506,40 @@ def posteriors(var: Variants, ev: EvidenceArrays) -> FloatArray:
     roots = np.column_stack([ev.age_band, ev.risk_factors.astype(np.int64)])
     patterns, inverse = np.unique(roots, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
-    # variants that keep the model's prior share one contraction (a finding's numbers change only the likelihood)
-    moved = np.flatnonzero(var.prior_changed())
+    # variants that keep the model's prior share one contraction (a finding's numbers change only the likelihood),
+    # and for each patient, variants that change neither the prior nor that patient's likelihood share its posteriors
+    prior_moved = var.prior_changed()
+    moved = np.flatnonzero(prior_moved)
     kept = Variants.repeat(p, 1)
     moved_var = var.take(moved)
+    kept_tables, moved_tables = cause_tables(kept), cause_tables(moved_var) if len(moved) else []
+    base_link = np.where(p.q > 0, 1.0 - (1.0 - p.q) * (1.0 - p.leak[None, :]), 0.0)
+    finding_moved = (var.leak != p.leak) | (var.link != base_link).any(axis=1)  # (V, F)
+    position = np.full(len(var), -1)
+    position[moved] = np.arange(len(moved))
+    cache: dict[tuple[int, bool], FloatArray] = {}
     for u, pattern in enumerate(patterns):
         age_band, answers = int(pattern[0]), pattern[1:].astype(np.int8)
-        prior = np.repeat(log_prior(kept, age_band, answers), len(var), axis=0)
-        if len(moved):
-            prior[moved] = log_prior(moved_var, age_band, answers)
+        kept_prior = log_prior(kept, age_band, answers, kept_tables)[0]
+        moved_prior = log_prior(moved_var, age_band, answers, moved_tables) if len(moved) else None
         for n in np.flatnonzero(inverse == u):
-            logits = prior + log_likelihood(var, ev.findings[n], configs)
+            answered = ev.findings[n] != UNKNOWN
+            rows = np.flatnonzero(prior_moved | finding_moved[:, answered].any(axis=1))
+            rows = np.concatenate([[-1], rows])  # -1: the model itself
+            prior = np.repeat(kept_prior[None], len(rows), axis=0)
+            inside = position[rows[1:]] >= 0
+            if moved_prior is not None and inside.any():
+                prior[1:][inside] = moved_prior[position[rows[1:]][inside]]
+            subset = kept if len(rows) == 1 else Variants(p, *(np.concatenate(
+                [getattr(kept, name), getattr(var, name)[rows[1:]]]) for name in _ARRAYS))
+            logits = prior + log_likelihood(subset, ev.findings[n], configs, cache)
             top = logits.max(axis=1, keepdims=True)
             if not np.isfinite(top).all():
                 raise ImpossibleEvidenceError(f"the evidence of row {n} has probability zero under some variant")
             sums = np.exp(logits - top) @ with_ones
-            out[:, n] = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+            result = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
+            out[:, n] = result[0]
+            out[rows[1:], n] = result[1:]
     return out
 
 
