@@ -14,7 +14,7 @@ from .._parameters import FloatArray
 from .._priors import MAX_ODDS_RATIO, MIN_ODDS_RATIO, Priors
 from .._vocabulary import TRIAGE_LEVELS
 from ._result import ModelLike, as_model, axes, html_tables, records
-from ._variants import Variants, number_label, patient_arrays, posteriors, set_numbers
+from ._variants import Variants, number_label, one_blas_thread, patient_arrays, posteriors, set_numbers
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -165,6 +165,12 @@ def robustness(
     """
     if flip not in ("either", "top", "triage"):
         raise OptionError(f"The 'flip' parameter must be 'either', 'top' or 'triage'. Got {flip!r} instead.")
+    with one_blas_thread():
+        return _robustness(model, present, absent, age, flip)
+
+
+def _robustness(model: ModelLike, present: Iterable[str] | None, absent: Iterable[str] | None, age: float | None,
+                flip: Flip) -> Robustness:
     m = as_model(model)
     p = m.parameters
     ev, _, _ = patient_arrays(m, present, absent, age, None)

@@ -12,7 +12,7 @@ import pandas as pd
 from .._errors import OptionError, UnknownIdError
 from .._vocabulary import TRIAGE_LEVELS, closest, did_you_mean
 from ._result import ModelLike, as_model, axes, html_tables, records
-from ._variants import Variants, number_label, patient_arrays, posteriors, set_numbers
+from ._variants import Variants, number_label, one_blas_thread, patient_arrays, posteriors, set_numbers
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -178,6 +178,12 @@ def tornado(
     >>> bool(row["swing"] == abs(row["at_high"] - row["at_low"]))
     True
     """
+    with one_blas_thread():
+        return _tornado(model, present, absent, age, patients, target)
+
+
+def _tornado(model: ModelLike, present: Iterable[str] | None, absent: Iterable[str] | None, age: float | None,
+             patients: pd.DataFrame | None, target: str) -> Tornado:
     m = as_model(model)
     p = m.parameters
     if not isinstance(target, str) or (target not in p.causes and target not in ("top", "triage")):

@@ -14,7 +14,7 @@ from .._vocabulary import TRIAGE_LEVELS
 from ._plots import plot_bands
 from ._result import ModelLike, as_model, html_tables, records
 from ._sampling import LEVEL, sample_numbers
-from ._variants import Variants, patient_arrays, posteriors
+from ._variants import Variants, one_blas_thread, patient_arrays, posteriors
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -156,6 +156,12 @@ def uncertainty(
     """
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 2:
         raise OptionError(f"The 'draws' parameter must be a whole number of at least 2. Got {draws!r} instead.")
+    with one_blas_thread():
+        return _uncertainty(model, present, absent, age, patients, int(draws), seed)
+
+
+def _uncertainty(model: ModelLike, present: Iterable[str] | None, absent: Iterable[str] | None, age: float | None,
+                 patients: pd.DataFrame | None, draws: int, seed: int | None) -> Uncertainty:
     m = as_model(model)
     p = m.parameters
     ev, index, _ = patient_arrays(m, present, absent, age, patients)

@@ -26,10 +26,11 @@ through :meth:`~kneebayes.Priors.with_value` to 1e-9.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -328,9 +329,9 @@ def _solve(prob: FloatArray, score: FloatArray, target: FloatArray, start: Float
         low[active], high[active] = lo, hi
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x - f / slope
-        inside = np.isfinite(step) & (step > lo) & (step < hi)
+        inside = np.isfinite(step) & (step >= lo) & (step <= hi)
         new = np.where(inside, step, 0.5 * (lo + hi))
-        done = np.abs(new - x) <= 1e-14 * np.maximum(1.0, np.abs(x))
+        done = np.abs(new - x) <= 1e-13 * np.maximum(1.0, np.abs(x))  # Newton: the error left is far smaller
         b[active] = new
         active = active[~done]
         if not len(active):
@@ -452,15 +453,21 @@ def _cause_table(var: Variants, c: int) -> tuple[FloatArray, tuple[list[int], li
 
 
 def log_likelihood(var: Variants, findings: npt.NDArray[np.int8], configs: FloatArray,
-                   cache: dict[tuple[int, bool], FloatArray] | None = None) -> FloatArray:
-    """``log P(finding answers | causes = k)`` per variant for one patient, shape (V, 2**C).
+                   cache: dict[tuple[int, bool], FloatArray] | None = None,
+                   rows: npt.NDArray[np.int64] | None = None) -> tuple[FloatArray, list[tuple[npt.NDArray[np.int64],
+                                                                                            FloatArray]]]:
+    """``log P(finding answers | causes = k)`` for one patient: the model's, and each variant's difference.
 
-    The model's term of each answered finding is computed once (and kept in
-    ``cache`` between patients when given); a variant pays only for the findings
-    whose numbers (leak or links) it changes.
+    Returns the model's log-likelihood, shape (2**C,), and a list of
+    ``(variants, delta)`` pairs: the variants (positions in ``rows``, or in
+    ``var`` when ``rows`` is None) whose numbers of one answered finding differ
+    from the model's, and what that finding adds to their log-likelihood,
+    shape (len(variants), 2**C). The model's term of each finding is computed
+    once (kept in ``cache`` between patients when given).
     """
     p = var.base
     cache = {} if cache is None else cache
+    picked = np.arange(len(var)) if rows is None else rows
     base_link = np.where(p.q > 0, 1.0 - (1.0 - p.q) * (1.0 - p.leak[None, :]), 0.0)
     total = np.zeros(len(configs))
     deltas: list[tuple[npt.NDArray[np.int64], FloatArray]] = []
@@ -471,13 +478,11 @@ def log_likelihood(var: Variants, findings: npt.NDArray[np.int8], configs: Float
             cache[key] = _finding_term(np.array([p.leak[f]]), base_link[None, :, f], configs, present)[0]
         base = cache[key]
         total += base
-        rows = np.flatnonzero((var.leak[:, f] != p.leak[f]) | (var.link[:, :, f] != base_link[:, f]).any(axis=1))
-        if len(rows):
-            deltas.append((rows, _finding_term(var.leak[rows, f], var.link[rows, :, f], configs, present) - base))
-    out = np.repeat(total[None], len(var), axis=0)
-    for rows, delta in deltas:
-        out[rows] += delta
-    return out
+        leak, link = var.leak[picked, f], var.link[picked, :, f]
+        where = np.flatnonzero((leak != p.leak[f]) | (link != base_link[:, f]).any(axis=1))
+        if len(where):
+            deltas.append((where, _finding_term(leak[where], link[where], configs, present) - base))
+    return total, deltas
 
 
 def _finding_term(leak: FloatArray, link: FloatArray, configs: FloatArray, present: bool) -> FloatArray:
@@ -486,19 +491,41 @@ def _finding_term(leak: FloatArray, link: FloatArray, configs: FloatArray, prese
     log_absent: FloatArray = np.log1p(-leak)[:, None] + np.log1p(-q) @ configs.T
     if not present:
         return log_absent
-    out: FloatArray = np.where(log_absent > -0.6931471805599453, np.log(-np.expm1(log_absent)),
-                               np.log1p(-np.exp(log_absent)))
+    # log(1 - exp(x)) as log(-expm1(x)): exact to rounding near 0; for very negative x its absolute error
+    # (about 1e-16 where the true value is about -exp(x)) is far below what moves a posterior
+    out: FloatArray = np.log(-np.expm1(log_absent))
     return out
 
 
 def posteriors(var: Variants, ev: EvidenceArrays) -> FloatArray:
     """Exact P(cause | evidence) per variant, patient and cause, shape (V, N, C).
 
+    BLAS is held to one thread meanwhile (see :func:`one_blas_thread`).
+
     Raises
     ------
     ImpossibleEvidenceError
         When a patient's answers have probability zero in some variant.
     """
+    with one_blas_thread():
+        return _posteriors(var, ev)
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Hold BLAS to one thread while the block runs.
+
+    The analyses' matrix products are small and many; BLAS's threads, competing
+    for the cores, made them several times slower (4x, measured on a busy
+    two-core machine).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _posteriors(var: Variants, ev: EvidenceArrays) -> FloatArray:
     p = var.base
     configs = configurations(len(p.causes))
     with_ones = np.hstack([configs, np.ones((len(configs), 1))])
@@ -525,21 +552,24 @@ def posteriors(var: Variants, ev: EvidenceArrays) -> FloatArray:
         for n in np.flatnonzero(inverse == u):
             answered = ev.findings[n] != UNKNOWN
             rows = np.flatnonzero(prior_moved | finding_moved[:, answered].any(axis=1))
-            rows = np.concatenate([[-1], rows])  # -1: the model itself
-            prior = np.repeat(kept_prior[None], len(rows), axis=0)
-            inside = position[rows[1:]] >= 0
-            if moved_prior is not None and inside.any():
-                prior[1:][inside] = moved_prior[position[rows[1:]][inside]]
-            subset = kept if len(rows) == 1 else Variants(p, *(np.concatenate(
-                [getattr(kept, name), getattr(var, name)[rows[1:]]]) for name in _ARRAYS))
-            logits = prior + log_likelihood(subset, ev.findings[n], configs, cache)
+            total, deltas = log_likelihood(var, ev.findings[n], configs, cache, rows)
+            # row 0: the model itself; row 1 + i: variant rows[i]
+            logits = np.empty((1 + len(rows), len(configs)))
+            logits[:] = kept_prior + total
+            inside = np.flatnonzero(position[rows] >= 0)
+            if moved_prior is not None and len(inside):
+                logits[1 + inside] = moved_prior[position[rows[inside]]] + total
+            for where, delta in deltas:
+                logits[1 + where] += delta
             top = logits.max(axis=1, keepdims=True)
             if not np.isfinite(top).all():
                 raise ImpossibleEvidenceError(f"the evidence of row {n} has probability zero under some variant")
-            sums = np.exp(logits - top) @ with_ones
+            logits -= top
+            np.exp(logits, out=logits)
+            sums = logits @ with_ones
             result = np.clip(sums[:, :-1] / sums[:, -1:], 0.0, 1.0)
             out[:, n] = result[0]
-            out[rows[1:], n] = result[1:]
+            out[rows, n] = result[1:]
     return out
 
 
