@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,3 +132,19 @@ def test_bad_target_and_inputs_are_refused(model: kneebayes.Model) -> None:
         tornado(model, present=["spasm"], patients=pd.DataFrame({"spasm": [True]}))
     with pytest.raises(kneebayes.UnknownIdError):
         tornado(model, present=["spasmm"])
+
+
+@pytest.mark.parametrize("present", [["f"], ["r"], []])
+def test_every_number_of_the_tiny_network_equals_a_rebuild(tiny_folder: Path, present: list[str]) -> None:
+    """On the four-node network, all numbers at both ends give the rebuilt model's posteriors and triage."""
+    tiny = kneebayes.load_model(tiny_folder)
+    absent = [] if present else ["f"]
+    result = tornado(tiny, present=present, absent=absent, target="c1").table
+    assert len(result) == len(tiny.priors.to_frame())
+    for row in result.itertuples():
+        for end in ("low", "high"):
+            value = float(getattr(row, end))
+            rebuilt_model = kneebayes.Model.from_priors(tiny.priors.with_value(row.kind, row.target, value))
+            diagnosis = rebuilt_model.diagnose(present=present, absent=absent)
+            assert abs(diagnosis.probabilities["c1"] - getattr(row, f"at_{end}")) < 1e-12, (row.kind, row.target)
+            assert diagnosis.triage == getattr(row, f"triage_{end}")
