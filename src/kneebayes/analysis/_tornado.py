@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._errors import OptionError, UnknownIdError
+from .._errors import UnknownIdError
 from .._vocabulary import TRIAGE_LEVELS, closest, did_you_mean
 from ._result import ModelLike, as_model, axes, html_tables, records
 from ._variants import Variants, number_label, one_blas_thread, patient_arrays, posteriors, set_numbers
@@ -234,6 +234,4 @@ def _tornado(model: ModelLike, present: Iterable[str] | None, absent: Iterable[s
     for column in ("source", "evidence", "file", "line"):
         out[column] = numbers[column]
     out = out.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    if target not in p.causes and target not in ("top", "triage"):  # pragma: no cover - checked above
-        raise OptionError(target)
     return Tornado(target, label, float(measure[0].mean()), len(index), out[list(columns)])

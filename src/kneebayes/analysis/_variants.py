@@ -281,7 +281,8 @@ class Variants:
             if rule.when_cause is None or rule.at_least is None:
                 continue
             threshold = (self.at_least[:, base_ids.index(rule.id)] if rule.id in base_ids
-                         else np.full(len(self), rule.at_least))
+                         else np.full(len(self), np.nan))
+            threshold = np.where(np.isnan(threshold), rule.at_least, threshold)  # the floor gave the threshold
             if rule.id in ceilings:
                 threshold = np.minimum(threshold, ceilings[rule.id])
             fired[:, :, j] &= posteriors[:, :, p.causes.index(rule.when_cause)] >= threshold[:, None]
