@@ -23,6 +23,13 @@ class EvidenceArrays:
         1 present, 0 absent, -1 unknown.
     age_band : ndarray of int64, shape (N,)
         Age-band index, or -1 when the age is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ev = EvidenceArrays(np.array([[1, -1]], dtype=np.int8), np.zeros((1, 0), dtype=np.int8), np.array([-1]))
+    >>> len(ev), int(ev.take(np.array([0, 0])).findings[1, 0])
+    (1, 1)
     """
 
     findings: npt.NDArray[np.int8]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,8 +12,9 @@ from contextlib import contextmanager
 def progress_bar(total: int, unit: str = "patient") -> Iterator[Callable[[int], None]]:
     """Yield a function to call with the number of items just finished.
 
-    Uses ``tqdm.auto`` (a widget in Jupyter) when it is installed, otherwise prints
-    a counter on standard error.
+    Uses tqdm when it is installed (its Jupyter widget only when ipywidgets is
+    installed too: without it ``tqdm.auto`` would print a ``TqdmWarning`` in every
+    notebook), otherwise prints a counter on standard error.
 
     Examples
     --------
@@ -21,7 +23,10 @@ def progress_bar(total: int, unit: str = "patient") -> Iterator[Callable[[int], 
     ...         update(1)
     """
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
     except ImportError:
         done = 0
 

@@ -21,5 +21,25 @@ Examples
 """
 
 from ._diff import PriorsDiff, diff
+from ._plots import Calibration, calibration, plot_confusion, plot_diagnosis
+from ._robustness import Robustness, robustness
+from ._sampling import beta_from_interval, sample_numbers
+from ._tornado import Tornado, tornado
+from ._uncertainty import Uncertainty, uncertainty
 
-__all__ = ["PriorsDiff", "diff"]
+__all__ = [
+    "Calibration",
+    "PriorsDiff",
+    "Robustness",
+    "Tornado",
+    "Uncertainty",
+    "beta_from_interval",
+    "calibration",
+    "diff",
+    "plot_confusion",
+    "plot_diagnosis",
+    "robustness",
+    "sample_numbers",
+    "tornado",
+    "uncertainty",
+]
