@@ -10,33 +10,8 @@ from pathlib import Path
 import pytest
 
 import kneebayes
-from kneebayes.cli import main
+from cli_helpers import PREFIX, one_line_error, run
 from malformed_cases import set_fields
-
-PREFIX = "kneebayes: error: "
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str, str]:
-    """Run the command line in-process; return the exit code, stdout and stderr."""
-    try:
-        code: int | str | None = main(argv)
-    except SystemExit as exc:  # argparse exits on its own errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """Run ``argv``, check it fails with code 2 and one ``kneebayes: error:`` line; return that line."""
-    code, out, err = run(argv, capsys)
-    assert code == 2, (code, out, err)
-    assert "Traceback" not in out + err
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(PREFIX), err
-    assert len(lines[0]) > len(PREFIX) + 10
-    return lines[0]
 
 
 @pytest.fixture

@@ -17,32 +17,8 @@ from pathlib import Path
 import pytest
 
 import kneebayes
+from cli_helpers import PREFIX, one_line_error, run
 from kneebayes import cli
-from kneebayes.cli import main
-
-PREFIX = "kneebayes: error: "
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str, str]:
-    """Run the command line in-process; return the exit code, stdout and stderr."""
-    try:
-        code: int | str | None = main(argv)
-    except SystemExit as exc:  # argparse exits on its own (--help, --version, errors)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """Run ``argv``; check exit code 2, nothing on stdout and one error line on stderr; return that line."""
-    code, out, err = run(argv, capsys)
-    assert code == 2, (code, out, err)
-    assert "Traceback" not in out + err
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(PREFIX), err
-    return lines[0]
 
 
 def diagnose_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
