@@ -41,6 +41,13 @@ def check_client(client: Any) -> Client:
     OptionError
         When ``distributed`` is not installed (naming the ``dask`` extra), or
         ``client`` is something else.
+
+    Examples
+    --------
+    >>> check_client("tcp://127.0.0.1:8786")
+    Traceback (most recent call last):
+    ...
+    kneebayes._errors.OptionError: The 'client' parameter must be a dask.distributed Client (or None). Got str instead.
     """
     try:
         from distributed import Client
