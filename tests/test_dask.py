@@ -76,7 +76,12 @@ def test_the_output_columns_are_known_before_computing_also_for_an_empty_frame(m
     full, empty = model.diagnose_many(frame), model.diagnose_many(frame.iloc[:0])
     pd.testing.assert_series_equal(empty.dtypes, full.dtypes)
     assert empty.index.name == "patient" and empty.empty
-    pd.testing.assert_series_equal(model.diagnose_many(dd.from_pandas(frame, npartitions=2)).dtypes, full.dtypes)
+    source = dd.from_pandas(frame, npartitions=2)
+    pd.testing.assert_series_equal(model.diagnose_many(source).dtypes, full.dtypes)
+    # partitions left empty by a filter give an empty result of the same dtypes
+    none = model.diagnose_many(source[source["age"] > 200]).compute(scheduler="sync")
+    assert none.empty
+    pd.testing.assert_series_equal(none.dtypes, full.dtypes)
 
 
 def test_the_model_is_one_task_of_the_graph(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
