@@ -155,6 +155,13 @@ def test_progress_is_refused_for_a_lazy_frame(model: kneebayes.Model) -> None:
         model.diagnose_many(frame, progress=True)
 
 
+def test_a_dask_frame_elsewhere_is_refused_saying_where_it_goes(enumerable_model: kneebayes.Model) -> None:
+    """A sweep of a Dask DataFrame says that only diagnose_many takes one (not 'Got DataFrame')."""
+    frame = dd.from_pandas(pd.DataFrame({"fever": [1.0]}), npartitions=1)
+    with pytest.raises(kneebayes.EvidenceError, match=r"Got a Dask DataFrame, which only diagnose_many takes"):
+        enumerable_model.sweep(frame, "leak", "fever", [0.01, 0.02])  # type: ignore[arg-type]
+
+
 # ---- parameter draws on a cluster ------------------------------------------------------------------
 
 

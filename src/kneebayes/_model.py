@@ -91,7 +91,8 @@ class Model:
 
         A model sent to Dask workers is then small and cheap to send, whatever it has computed.
         """
-        cached = {name for name, attr in vars(Model).items() if isinstance(attr, cached_property)}
+        cached = {name for cls in type(self).__mro__ for name, attr in vars(cls).items()
+                  if isinstance(attr, cached_property)}
         return {name: value for name, value in self.__dict__.items() if name not in cached}
 
     def __repr__(self) -> str:
@@ -698,7 +699,9 @@ class Model:
 
     def _frame_arrays(self, frame: pd.DataFrame, extra: Literal["error", "ignore"] = "error") -> EvidenceArrays:
         if not isinstance(frame, pd.DataFrame):
-            raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {type(frame).__name__} instead.")
+            got = ("a Dask DataFrame, which only diagnose_many takes (call .compute() first)" if _is_dask_frame(frame)
+                   else type(frame).__name__)
+            raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {got} instead.")
         p = self.parameters
         allowed = set(self.observable)
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
