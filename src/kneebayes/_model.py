@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from ._safety import apply_floor
 from ._vocabulary import TRIAGE_LEVELS, unknown_ids
 
 if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
     from pgmpy.models import DiscreteBayesianNetwork
 
     from ._explain import Explanation
@@ -83,6 +85,15 @@ class Model:
             line = int(rows["line"].iloc[0]) if len(rows) else None
             problem = Problem("causes.csv", line, "base_rate", None, str(err))
             raise PriorsError(priors.folder, [problem]) from None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the engines and other cached tables: they are rebuilt on first use.
+
+        A model sent to Dask workers is then small and cheap to send, whatever it has computed.
+        """
+        cached = {name for cls in type(self).__mro__ for name, attr in vars(cls).items()
+                  if isinstance(attr, cached_property)}
+        return {name: value for name, value in self.__dict__.items() if name not in cached}
 
     def __repr__(self) -> str:
         p = self.parameters
@@ -451,29 +462,39 @@ class Model:
         )
 
     # ---- batches -------------------------------------------------------------------
+    @overload
+    def diagnose_many(self, frame: pd.DataFrame, *, chunk_size: int = 512, progress: bool = False,
+                      extra: Literal["error", "ignore"] = "error") -> pd.DataFrame: ...
+
+    @overload
+    def diagnose_many(self, frame: dd.DataFrame, *, chunk_size: int = 512, progress: bool = False,
+                      extra: Literal["error", "ignore"] = "error") -> dd.DataFrame: ...
+
     def diagnose_many(
         self,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | dd.DataFrame,
         *,
         chunk_size: int = 512,
         progress: bool = False,
         extra: Literal["error", "ignore"] = "error",
-    ) -> pd.DataFrame:
+    ) -> pd.DataFrame | dd.DataFrame:
         """Posteriors, triage and red flags for a table of patients.
 
         Parameters
         ----------
-        frame : pandas.DataFrame
+        frame : pandas.DataFrame or dask.dataframe.DataFrame
             One row per patient. Columns are finding or risk-factor ids holding
             True (present), False (absent) or missing (unknown; NaN, None or
             pandas NA); 1 and 0 are accepted for True and False. An optional
             ``age`` column holds years (missing = unknown) and an optional ``sex``
             column ``"female"`` or ``"male"`` (missing = unknown). Ids without a
-            column are unknown.
+            column are unknown. A Dask DataFrame is scored lazily, partition by
+            partition (install the ``dask`` extra; see :mod:`kneebayes._dask`).
         chunk_size : int
             Patients processed at once; memory grows with it.
         progress : bool
-            Show a progress bar (tqdm's when installed).
+            Show a progress bar (tqdm's when installed). Not for a Dask DataFrame,
+            which is lazy: use Dask's own progress bars.
         extra : {"error", "ignore"}
             What to do with columns that are neither ids nor ``age`` (a name, a
             record number): ``"error"`` (default) raises, naming every such
@@ -481,9 +502,10 @@ class Model:
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or dask.dataframe.DataFrame
             Same index as ``frame``; one column per cause id (posterior), then
-            ``triage`` and ``red_flags`` (fired rule ids joined by ``";"``).
+            ``triage`` and ``red_flags`` (fired rule ids joined by ``";"``). A
+            Dask DataFrame for a Dask DataFrame, with the same partitions.
 
         Raises
         ------
@@ -507,6 +529,11 @@ class Model:
             raise OptionError(
                 f"The 'chunk_size' parameter must be a whole number of at least 1. Got {chunk_size!r} instead."
             )
+        if _is_dask_frame(frame):
+            from ._dask import diagnose_partitions
+
+            return diagnose_partitions(self, frame, chunk_size=chunk_size, progress=progress, extra=extra)
+        frame = cast("pd.DataFrame", frame)  # anything else is refused by _frame_arrays
         p = self.parameters
         ev = self._frame_arrays(frame, extra)
         if progress:
@@ -522,7 +549,8 @@ class Model:
         out["triage"] = np.array(TRIAGE_LEVELS, dtype=object)[level]
         ids = np.array([r.id for r in p.rules], dtype=object)
         out["red_flags"] = [";".join(ids[row]) for row in fired]
-        return out
+        # text columns, also when the frame is empty (pandas would infer object and float for no rows)
+        return out.astype({"triage": str, "red_flags": str})
 
     def sweep(
         self,
@@ -671,7 +699,9 @@ class Model:
 
     def _frame_arrays(self, frame: pd.DataFrame, extra: Literal["error", "ignore"] = "error") -> EvidenceArrays:
         if not isinstance(frame, pd.DataFrame):
-            raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {type(frame).__name__} instead.")
+            got = ("a Dask DataFrame, which only diagnose_many takes (call .compute() first)" if _is_dask_frame(frame)
+                   else type(frame).__name__)
+            raise EvidenceError(f"a table of patients must be a pandas DataFrame. Got {got} instead.")
         p = self.parameters
         allowed = set(self.observable)
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
@@ -722,6 +752,12 @@ class Model:
             else:
                 rfs[:, p.risk_factors.index(p.sex)] = _sex_states(frame["sex"])
         return EvidenceArrays(states(p.findings), rfs, age)
+
+
+def _is_dask_frame(frame: object) -> TypeGuard[dd.DataFrame]:
+    """Whether ``frame`` is a Dask DataFrame, without importing Dask (one exists only once Dask is imported)."""
+    module = sys.modules.get("dask.dataframe")
+    return module is not None and isinstance(frame, module.DataFrame)
 
 
 def _sex_states(column: pd.Series) -> np.ndarray:
