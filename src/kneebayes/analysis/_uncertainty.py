@@ -169,7 +169,7 @@ def _uncertainty(model: ModelLike, present: Iterable[str] | None, absent: Iterab
     var = Variants.repeat(p, int(draws) + 1)  # row 0: the point values
     var.set_drawn(drawn, rows=np.arange(1, int(draws) + 1))
     var.solve()
-    post = posteriors(var, ev)  # (1 + D, N, C)
+    post = posteriors(var, ev, m)  # (1 + D, N, C)
     triage = var.triage(ev, post)
     top = post.argmax(axis=2)
     q_low, q_high = (1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2
