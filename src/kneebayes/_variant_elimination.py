@@ -78,7 +78,17 @@ class _Structure:
 
 @functools.lru_cache(maxsize=512)
 def _plan(structure: _Structure, answered: tuple[bool, ...], present: tuple[tuple[int, ...], ...]) -> _Network:
-    """The elimination over the unanswered roots and the causes; ``present`` adds full finding factors."""
+    """The elimination over the unanswered roots and the causes, with a chain of factors per present finding.
+
+    ``present`` lists, per present finding kept whole (not expanded by
+    Quickscore), the causes it is linked to. Its noisy-OR is decomposed into a
+    chain (Heckerman and Breese's sequential decomposition): ``y_j``, "some
+    cause among the first j, or the leak, switched the finding on", is a binary
+    variable with ``y_j = y_(j-1) OR (cause j present and its link active)``;
+    the first factor folds in the leak and the last is sliced at ``y_m = 1``.
+    Every entry is a probability, so nothing cancels, and a finding with m
+    causes adds m - 1 binary variables instead of one factor over all m causes.
+    """
     kept = [i for i, a in enumerate(answered) if not a]
     n_c = len(structure.parents)
     variable = {root: j for j, root in enumerate(kept)}
@@ -88,8 +98,18 @@ def _plan(structure: _Structure, answered: tuple[bool, ...], present: tuple[tupl
         scopes.append(tuple(variable[i] for i in on_roots if not answered[i])
                       + tuple(len(kept) + d for d in on_causes) + (len(kept) + c,))
     scopes += [(len(kept) + c,) for c in range(n_c)]
-    scopes += [tuple(len(kept) + c for c in linked) for linked in present]
     unary = tuple(range(len(kept) + n_c, len(kept) + 2 * n_c))
+    for linked in present:
+        previous: tuple[int, ...] = ()
+        for j, c in enumerate(linked):
+            if j == len(linked) - 1:  # the last factor: y_m = 1 is the evidence, so it is no variable
+                scopes.append(previous + (len(kept) + c,))
+                break
+            cards += (2,)
+            scopes.append(previous + (len(kept) + c, len(cards) - 1))
+            previous = (len(cards) - 1,)
+        if not linked:  # only the leak: a constant per row
+            scopes.append(())
     plan = EliminationPlan(cards, scopes, [True] * len(scopes), targets=unary)
     return _Network(plan, tuple(kept))
 
@@ -163,20 +183,29 @@ class _Scorer:
         z_all = np.empty(len(v_idx))
         n_present = present.sum(axis=1)[n_idx]
         keys = (answers[n_idx] >= 0)
-        fallback = n_present > MAX_QUICKSCORE
-        for key, k, rows in _groups(keys, n_present, ~fallback):
-            network = _plan(self.structure, key, ())
-            per_run = max(1, (ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(key))) >> k)
-            for start in range(0, len(rows), per_run):
-                some = rows[start:start + per_run]
-                z, marginal, spread = self._quickscore(network, key, k, v_idx[some], n_idx[some], answers,
-                                                       present, log_absent)
-                ok = (z > 0) & (spread <= MAX_CANCELLATION * z)
-                z_all[some] = z
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    out[some] = marginal / z[:, None]
-                fallback[some[~ok]] = True
-        for key, which, rows in _present_groups(keys, present[n_idx], np.flatnonzero(fallback)):
+        chain = n_present > MAX_QUICKSCORE
+        # first the model's own pairs (the first ones); a patient whose own Quickscore fails the precision guard
+        # is sent straight to the chain elimination under every variant
+        own = np.zeros(len(v_idx), dtype=bool)
+        own[np.flatnonzero(v_idx == 0)] = True
+        for use in (own, ~own):
+            if use is not own:
+                failed = np.zeros(len(ev), dtype=bool)
+                failed[n_idx[own & chain]] = True
+                chain |= failed[n_idx]
+            for key, k, rows in _groups(keys, n_present, use & ~chain):
+                network = _plan(self.structure, key, ())
+                per_run = max(1, (ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(key))) >> k)
+                for start in range(0, len(rows), per_run):
+                    some = rows[start:start + per_run]
+                    z, marginal, spread = self._quickscore(network, key, k, v_idx[some], n_idx[some], answers,
+                                                           present, log_absent)
+                    ok = (z > 0) & (spread <= MAX_CANCELLATION * z)
+                    z_all[some] = z
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        out[some] = marginal / z[:, None]
+                    chain[some[~ok]] = True
+        for key, which, rows in _present_groups(keys, present[n_idx], np.flatnonzero(chain)):
             linked = tuple(tuple(int(c) for c in np.flatnonzero(self.var.base.q[:, f] > 0)) for f in which)
             network = _plan(self.structure, key, linked)
             per_run = max(1, ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(key)))
@@ -251,16 +280,40 @@ class _Scorer:
     def _eliminate_with_present(self, network: _Network, key: tuple[bool, ...], which: tuple[int, ...],
                                 linked: tuple[tuple[int, ...], ...], v: IntArray, n: IntArray, answers: IntArray,
                                 log_absent: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Exact elimination with each present finding a full factor over its causes (no subtraction)."""
+        """Exact elimination with each present finding a chain of factors over its causes (no subtraction)."""
+        m = len(v)
         unary = np.exp(log_absent[v, n])
         factors = self._common_factors(network, key, v, n, answers, 1)
-        factors += [np.stack([np.ones(len(v)), unary[:, c]], axis=1) for c in range(unary.shape[1])]
+        factors += [np.stack([np.ones(m), unary[:, c]], axis=1) for c in range(unary.shape[1])]
         for f, causes in zip(which, linked, strict=True):
-            grid = np.array(list(itertools.product((0.0, 1.0), repeat=len(causes)))).reshape(-1, len(causes))
-            log_none = self.log_keep[v, f][:, None] + self.log_off[v[:, None], list(causes), f] @ grid.T
-            factors.append(-np.expm1(log_none).reshape(len(v), *(2,) * len(causes)))
+            factors += _chain(self.log_keep[v, f], self.log_off[v[:, None], list(causes), f])
         z, grads = network.plan.run(factors)
         return z, unary * np.stack([g[:, 1] for g in grads], axis=1)
+
+
+def _chain(log_keep: FloatArray, log_off: FloatArray) -> list[FloatArray]:
+    """The factors of one present finding's chain (see :func:`_plan`), per row.
+
+    ``log_keep`` is ``log(1 - leak)`` (rows,) and ``log_off`` ``log(1 - q)`` of
+    each linked cause in chain order (rows, m).
+    """
+    rows, m = log_off.shape
+    if m == 0:
+        return [-np.expm1(log_keep)]  # P(present) = leak
+    # the first cause with the leak: log P(y_1 = 0 | x_1) for x_1 = 0, 1; P(y_1 = 1 | x_1) without cancellation
+    logs = np.stack([log_keep, log_keep + log_off[:, 0]], axis=1)
+    if m == 1:  # y_1 is the finding itself
+        return [-np.expm1(logs)]
+    out = [np.stack([np.exp(logs), -np.expm1(logs)], axis=2)]  # (rows, x_1, y_1)
+    q = -np.expm1(log_off)
+    for j in range(1, m):
+        table = np.zeros((rows, 2, 2, 2))  # (y_prev, x_j, y_j)
+        table[:, 1, :, 1] = 1.0  # once on, stays on
+        table[:, 0, 0, 0] = 1.0
+        table[:, 0, 1, 0] = np.exp(log_off[:, j])
+        table[:, 0, 1, 1] = q[:, j]
+        out.append(table[..., 1] if j == m - 1 else table)  # the last is sliced at y_m = 1
+    return out
 
 
 def _groups(keys: npt.NDArray[np.bool_], n_present: IntArray, use: npt.NDArray[np.bool_],
