@@ -447,8 +447,9 @@ def draw_parameters(priors: Priors, params: Parameters, n: int, *, seed: int = 0
     """Draw ``n`` parameter sets, every model number uniform over its plausible range, compiled at once.
 
     Each number of :meth:`~kneebayes.Priors.to_frame` is drawn uniformly between
-    its ``low`` and ``high``; :func:`parameters_from_numbers` then builds all the
-    sets together.
+    its ``low`` and ``high`` and all the sets are built together, as
+    :func:`parameters_from_numbers` does (:meth:`kneebayes._variants.Variants.draw_uniform`,
+    which :meth:`~kneebayes._engine.ExactEngine.posteriors_under` also takes directly).
 
     Examples
     --------
@@ -458,10 +459,10 @@ def draw_parameters(priors: Priors, params: Parameters, n: int, *, seed: int = 0
     >>> len(draws), bool(abs(sum(draws[0].age_prevalence) - 1) < 1e-12)
     (4, True)
     """
-    numbers = priors.to_frame()
-    drawn = np.random.default_rng(seed).uniform(numbers["low"].to_numpy(dtype=float),
-                                                numbers["high"].to_numpy(dtype=float), size=(n, len(numbers)))
-    return parameters_from_numbers(priors, params, drawn)
+    from ._variants import Variants  # it builds on this module
+
+    drawn = Variants.draw_uniform(priors, params, n, seed=seed)
+    return [drawn.parameters(d) for d in range(n)]
 
 
 def parameters_from_numbers(priors: Priors, params: Parameters, values: FloatArray) -> list[Parameters]:
@@ -478,7 +479,8 @@ def parameters_from_numbers(priors: Priors, params: Parameters, values: FloatArr
         shares, odds ratios, leaks and finding probabilities are used; the age
         shares are renormalised to sum to 1, and a finding probability at or below
         its leak is raised to just above it (the noisy-OR needs it). Red-flag
-        thresholds and settings do not change posteriors and are ignored.
+        thresholds and the care threshold are set too (they change the triage,
+        not the posteriors).
 
     Returns
     -------

@@ -43,6 +43,9 @@ from ._variants import Variants, _cause_table
 
 IntArray = npt.NDArray[np.int64]
 
+#: Patients scored under at least this many variants may keep their present findings whole (see ``_cheaper_as_chains``).
+CHAIN_FROM = 64
+
 #: Variants times patients times causes held at once for the absent findings' factors (patients are chunked).
 PAIR_CELLS = 1 << 22
 
@@ -183,7 +186,7 @@ class _Scorer:
         z_all = np.empty(len(v_idx))
         n_present = present.sum(axis=1)[n_idx]
         keys = (answers[n_idx] >= 0)
-        chain = n_present > MAX_QUICKSCORE
+        chain = (n_present > MAX_QUICKSCORE) | self._cheaper_as_chains(ev, n_idx, answers, present)
         # first the model's own pairs (the first ones); a patient whose own Quickscore fails the precision guard
         # is sent straight to the chain elimination under every variant
         own = np.zeros(len(v_idx), dtype=bool)
@@ -225,6 +228,26 @@ class _Scorer:
             )
         clipped: FloatArray = np.clip(out, 0.0, 1.0)
         return clipped
+
+    def _cheaper_as_chains(self, ev: EvidenceArrays, n_idx: IntArray, answers: IntArray,
+                           present: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Pairs of patients whose present findings cost less as chains than as Quickscore's ``2**k`` terms.
+
+        Only patients scored under at least :data:`CHAIN_FROM` variants are
+        considered: comparing needs the chain plan, whose planning then pays off.
+        """
+        out = np.zeros(len(ev), dtype=bool)
+        counts = np.bincount(n_idx, minlength=len(ev))
+        for n in np.flatnonzero((counts >= CHAIN_FROM) & present.any(axis=1)):
+            key = tuple(bool(a) for a in answers[n] >= 0)
+            which = np.flatnonzero(present[n])
+            if len(which) > MAX_QUICKSCORE:
+                continue
+            linked = tuple(tuple(int(c) for c in np.flatnonzero(self.var.base.q[:, f] > 0)) for f in which)
+            terms = _plan(self.structure, key, ()).plan.entries_per_row << len(which)
+            out[n] = _plan(self.structure, key, linked).plan.entries_per_row < terms
+        chosen: npt.NDArray[np.bool_] = out[n_idx]
+        return chosen
 
     def _table_entries(self, key: tuple[bool, ...]) -> int:
         """Entries of the gathered cause tables and root weights per row (memory of one row)."""

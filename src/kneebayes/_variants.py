@@ -144,6 +144,23 @@ class Variants:
         out.link = np.where(params.q[None] > 0, np.maximum(out.link, out.leak[:, None, :] + 1e-6), 0.0)
         return out
 
+    @classmethod
+    def draw_uniform(cls, priors: Priors, params: Parameters, n: int, *, seed: int | None = 0) -> Variants:
+        """Return ``n`` variants, every number uniform over its ``[low, high]``, intercepts solved.
+
+        The draws of :func:`~kneebayes._parameters.draw_parameters` (numbers drawn in
+        the order of :meth:`~kneebayes.Priors.to_frame` from
+        ``numpy.random.default_rng(seed)``, then :meth:`from_numbers`). The
+        uncertainty bands of :mod:`kneebayes.analysis` draw from other distributions
+        (:mod:`kneebayes.analysis._sampling`).
+        """
+        numbers = priors.to_frame()
+        drawn = np.random.default_rng(seed).uniform(numbers["low"].to_numpy(dtype=float),
+                                                    numbers["high"].to_numpy(dtype=float), size=(n, len(numbers)))
+        out = cls.from_numbers(priors, params, drawn)
+        out.solve()
+        return out
+
     def __len__(self) -> int:
         return len(self.base_rate)
 
