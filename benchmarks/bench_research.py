@@ -64,7 +64,7 @@ def seconds(task: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
 
 
 def to_evidence(params: Parameters, ev: EvidenceArrays, i: int) -> Evidence:
-    """One patient of a batch as an Evidence object (for pgmpy)."""
+    """Return one patient of a batch as an Evidence object (for pgmpy)."""
     ids = params.findings + params.risk_factors
     states = np.concatenate([ev.findings[i], ev.risk_factors[i]])
     sex = None
@@ -79,7 +79,7 @@ def to_evidence(params: Parameters, ev: EvidenceArrays, i: int) -> Evidence:
 
 
 def to_frame(params: Parameters, ev: EvidenceArrays) -> pd.DataFrame:
-    """A batch as the DataFrame that the analyses take (the sex node as a ``sex`` column)."""
+    """Return a batch as the DataFrame that the analyses take (the sex node as a ``sex`` column)."""
     states = np.concatenate([ev.findings, ev.risk_factors], axis=1)
     values = np.where(states == 1, True, np.where(states == 0, False, None)).astype(object)
     frame = pd.DataFrame(values, columns=list(params.findings + params.risk_factors))

@@ -27,7 +27,6 @@ Nothing is approximated: the tests compare the results with rebuilt models to 1e
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,11 +80,12 @@ class _Structure:
 
 @functools.lru_cache(maxsize=512)
 def _plan(structure: _Structure, answered: tuple[bool, ...], present: tuple[tuple[int, ...], ...]) -> _Network:
-    """The elimination over the unanswered roots and the causes, with a chain of factors per present finding.
+    """Plan the elimination over the unanswered roots and the causes, with a chain of factors per present finding.
 
     ``present`` lists, per present finding kept whole (not expanded by
     Quickscore), the causes it is linked to. Its noisy-OR is decomposed into a
-    chain (Heckerman and Breese's sequential decomposition): ``y_j``, "some
+    chain (the temporal decomposition of causal independence: Heckerman and
+    Breese, IEEE Trans. Syst. Man Cybern. 26:826-831, 1996): ``y_j``, "some
     cause among the first j, or the leak, switched the finding on", is a binary
     variable with ``y_j = y_(j-1) OR (cause j present and its link active)``;
     the first factor folds in the leak and the last is sliced at ``y_m = 1``.
@@ -315,7 +315,7 @@ class _Scorer:
 
 
 def _chain(log_keep: FloatArray, log_off: FloatArray) -> list[FloatArray]:
-    """The factors of one present finding's chain (see :func:`_plan`), per row.
+    """Return the factors of one present finding's chain (see :func:`_plan`), per row.
 
     ``log_keep`` is ``log(1 - leak)`` (rows,) and ``log_off`` ``log(1 - q)`` of
     each linked cause in chain order (rows, m).
