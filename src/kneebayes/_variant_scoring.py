@@ -45,6 +45,16 @@ def posteriors_under(var: Variants, ev: EvidenceArrays, method: Literal["enumera
     ------
     ImpossibleEvidenceError
         When a patient's answers have probability zero under some variant.
+
+    Examples
+    --------
+    >>> from kneebayes import load_model
+    >>> from kneebayes._synthetic import sample_evidence
+    >>> model = load_model()
+    >>> ev = sample_evidence(model.parameters, 4, seed=1)
+    >>> own = posteriors_under(Variants.repeat(model.parameters, 1), ev, "factored")[0]
+    >>> bool(abs(own - model._engine.posteriors(ev)).max() < 1e-12)
+    True
     """
     with one_blas_thread():
         if method == "enumerate":

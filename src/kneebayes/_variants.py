@@ -56,6 +56,19 @@ class Variants:
     leak when scoring). ``at_least[v, j]`` is rule ``j``'s posterior threshold
     (NaN for rules without one). Call :meth:`solve` after editing cause-side or
     root numbers and before scoring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kneebayes import load_model
+    >>> model = load_model()
+    >>> variants = Variants.repeat(model.parameters, 3)  # row 0 keeps the model's numbers
+    >>> variants.set(np.array([1, 2]), "base_rate", "dvt", np.array([0.01, 0.05]))
+    >>> variants.solve()
+    >>> ev = model._arrays([model.evidence(["calf_swelling", "recent_immobility"], age=64)])
+    >>> dvt = model._engine.posteriors_under(ev, variants)[:, 0, model.causes.index("dvt")]
+    >>> bool(dvt[1] < dvt[0] < dvt[2])
+    True
     """
 
     base: Parameters
