@@ -166,6 +166,35 @@ def main() -> None:
     print(f"Draws: {1e6 * per_pair:.1f} µs per (draw, patient) = {100 * per_pair / query:.2f}% of a pgmpy query "
           f"(target: under 1%); drawing 1,000 sets and solving their intercepts took {t_compile:.2f} s of it.")
     print(f"First tornado call in this process (plans the eliminations): {cold_one:.2f} s; numpy {np.__version__}.")
+    sweeps(model, to_frame(p, sample_evidence(p, 200, max_present=len(p.findings), seed=2)))
+
+
+#: The numbers swept by :func:`sweeps`: one or two of each kind.
+SWEPT = (("finding_probability", "lump_behind_knee|bakers_cyst"), ("leak", "fever"), ("base_rate", "meniscus_tear"),
+         ("odds_ratio", "dvt|recent_immobility"), ("prevalence", "smoking"), ("age_prevalence", "70_plus"))
+
+
+def sweeps(model: kneebayes.Model, frame: pd.DataFrame, n_values: int = 20) -> None:
+    """Print Model.sweep timings (n_values values over the frame's patients), and one rebuild per value."""
+    known = model.priors.to_frame().set_index(["kind", "target"])
+    print(f"\nModel.sweep, {n_values} values over each number's range, {len(frame)} half-answered patients:\n")
+    print("| number swept | time | per patient and value |")
+    print("|---|---|---|")
+    for kind, target in SWEPT:
+        low, high = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
+        values = np.linspace(low, high, n_values).tolist()
+        start = time.perf_counter()
+        model.sweep(frame, kind, target, values)
+        took = time.perf_counter() - start
+        print(f"| `{kind}` `{target.replace('|', chr(92) + '|')}` | {took:.2f} s | "
+              f"{took / (n_values * len(frame)) * 1e6:,.0f} µs |")
+    kind, target = SWEPT[4]
+    low, high = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
+    start = time.perf_counter()
+    for value in np.linspace(low, high, n_values):
+        kneebayes.Model.from_priors(model.priors.with_value(kind, target, float(value))).diagnose_many(frame)
+    took = time.perf_counter() - start
+    print(f"\nThe same {kind} {target} sweep by rebuilding the model per value (the former path): {took:.2f} s.")
 
 
 def _has_tabulate() -> bool:
