@@ -163,7 +163,17 @@ class _Scorer:
         self.structure = _Structure.of(p)
         both = Variants.repeat(p, 1).stack(var)  # row 0: the model's own numbers
         self.both = both
-        self.tables = [_cause_table(both, c)[0] for c in range(len(p.causes))]
+        # each cause's table only for the variants whose numbers of that cause differ from the model's (row 0)
+        self.tables: list[FloatArray] = []
+        self.table_row: list[IntArray] = []
+        for c in range(len(p.causes)):
+            moved = np.flatnonzero((both.intercept[:, c] != p.intercept[c]) | (both.w_rf[:, c] != p.w_rf[c]).any(axis=1)
+                                   | (both.w_age[:, c] != p.w_age[c]).any(axis=1)
+                                   | (both.w_cause[:, c] != p.w_cause[c]).any(axis=1))
+            self.tables.append(_cause_table(both, c, np.r_[0, moved].astype(np.int64))[0])
+            row = np.zeros(len(both), dtype=np.int64)
+            row[moved] = 1 + np.arange(len(moved))
+            self.table_row.append(row)
         # log P(finding absent | cause alone, no leak) and log(1 - leak); a probability of 1 (log 0) is held at
         # -1e300, whose exponential is 0 all the same, so that a 0 weight times it stays 0 instead of NaN
         with np.errstate(divide="ignore"):
@@ -285,8 +295,8 @@ class _Scorer:
                 prevalence = both.rf_prevalence[v, root]
                 weights = np.stack([1.0 - prevalence, prevalence], axis=1)
             factors.append(np.repeat(weights, repeat, axis=0))
-        for table, (on_roots, _) in zip(self.tables, self.structure.parents, strict=True):
-            index: list[IntArray | slice] = [v]
+        for table, row, (on_roots, _) in zip(self.tables, self.table_row, self.structure.parents, strict=True):
+            index: list[IntArray | slice] = [row[v]]
             index += [answers[n, i] if key[i] else slice(None) for i in on_roots]
             factors.append(np.repeat(table[tuple(index)], repeat, axis=0))
         return factors

@@ -420,18 +420,23 @@ def _solve(prob: FloatArray, score: FloatArray, target: FloatArray, start: Float
 
 
 
-def _cause_table(var: Variants, c: int) -> tuple[FloatArray, tuple[list[int], list[int]]]:
-    """P(cause c | parents) per variant: shape (V, [A], 2 per rf parent, 2 per cause parent, 2)."""
+def _cause_table(var: Variants, c: int, rows: npt.NDArray[np.int64] | None = None,
+                 ) -> tuple[FloatArray, tuple[list[int], list[int]]]:
+    """P(cause c | parents) per variant, or per variant in ``rows``.
+
+    Shape (V, [A], 2 per rf parent, 2 per cause parent, 2).
+    """
     p = var.base
     rf_idx = [int(i) for i in np.flatnonzero(p.rf_parent[c])]
     cause_idx = [int(i) for i in np.flatnonzero(p.cause_parent[c])]
-    n = len(var)
-    score = var.intercept[:, c].reshape(n, 1)
+    picked = np.arange(len(var)) if rows is None else rows
+    n = len(picked)
+    score = var.intercept[picked, c].reshape(n, 1)
     shape = [n]
     if p.age_parent[c]:
         shape.append(len(p.age_bands))
-        score = score + var.w_age[:, c, :]
-    for w in [var.w_rf[:, c, i] for i in rf_idx] + [var.w_cause[:, c, i] for i in cause_idx]:
+        score = score + var.w_age[picked, c, :]
+    for w in [var.w_rf[picked, c, i] for i in rf_idx] + [var.w_cause[picked, c, i] for i in cause_idx]:
         shape.append(2)
         score = score.reshape(*score.shape, 1) + np.stack([np.zeros(n), w], axis=1).reshape(
             n, *[1] * (score.ndim - 1), 2)
