@@ -151,12 +151,10 @@ def main() -> None:
         ("1,000 draws x 100 patients, draws included", t_draws, "1% of 100,000 pgmpy queries",
          pg_checker / 100 * 1000),
     ]
-    table = pd.DataFrame(
-        [(name, f"{t:.2f} s", ref, f"{r:.2f} s", f"{r / t:.1f}x", "yes" if t < r else "no")
-         for name, t, ref, r in rows],
-        columns=["analysis", "kneebayes", "target", "target time", "target / kneebayes", "met"],
-    )
-    print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
+    print("| analysis | kneebayes | target | target time | target / kneebayes | met |")
+    print("|---|---|---|---|---|---|")
+    for name, t, ref, r in rows:
+        print(f"| {name} | {t:.2f} s | {ref} | {r:.2f} s | {r / t:.1f}x | {'yes' if t < r else 'no'} |")
     per_pair = t_draws / 100_000
     query = pg_checker / 100
     print(f"\nShipped model: {len(p.causes)} causes, {n_numbers} numbers, engine method {engine.method!r}; "
@@ -195,14 +193,6 @@ def sweeps(model: kneebayes.Model, frame: pd.DataFrame, n_values: int = 20) -> N
         kneebayes.Model.from_priors(model.priors.with_value(kind, target, float(value))).diagnose_many(frame)
     took = time.perf_counter() - start
     print(f"\nThe same {kind} {target} sweep by rebuilding the model per value (the former path): {took:.2f} s.")
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
