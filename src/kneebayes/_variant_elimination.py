@@ -18,6 +18,11 @@ patient instead of patients alone:
   posteriors: when the variant's prior numbers (roots, causes) differ from the
   model's, or the numbers of a finding the patient answered. Every other pair
   takes the model's own posteriors for that patient, computed once.
+* A patient whose own Quickscore fails the precision guard, who has more than
+  :data:`~kneebayes._factored.MAX_QUICKSCORE` present findings, or who is
+  scored under many variants and costs less that way, keeps each present
+  finding whole as a chain of small factors (see :func:`_plan`): one row per
+  pair instead of ``2**k``, and no subtraction at all.
 
 The answered roots' own prior weights are left out: they are the same for every
 cause configuration, so they cancel in the posteriors (and in the guard's ratio).
