@@ -93,7 +93,7 @@ class ExactEngine:
         :meth:`log_likelihood` and the sweeps need enumeration.
     like : ExactEngine, optional
         An engine of the same structure (other numbers) whose contraction plans
-        are reused instead of planning again (see :meth:`posteriors_under`).
+        are reused instead of planning again.
 
     Examples
     --------
