@@ -50,6 +50,8 @@ from ._contraction import ConditionedPlan, IntArray, Network, choose_conditionin
 from ._errors import ImpossibleEvidenceError, OptionError
 from ._factored import FactoredEngine
 from ._parameters import FloatArray, Parameters, cause_table
+from ._variant_scoring import posteriors_under
+from ._variants import Variants
 
 #: Patients per chunk of a cause sweep (each patient has one replica per value of the edited causes' roots).
 _SWEEP_CHUNK = 64
@@ -91,7 +93,7 @@ class ExactEngine:
         :meth:`log_likelihood` and the sweeps need enumeration.
     like : ExactEngine, optional
         An engine of the same structure (other numbers) whose contraction plans
-        are reused instead of planning again (see :meth:`posteriors_under`).
+        are reused instead of planning again.
 
     Examples
     --------
@@ -175,24 +177,37 @@ class ExactEngine:
         plan = ConditionedPlan(self.params, self._network, choose_conditioning(self._network))
         return _Scoring(plan, self.params)
 
-    def posteriors_under(self, ev: EvidenceArrays, variants: Sequence[Parameters]) -> FloatArray:
+    def posteriors_under(self, ev: EvidenceArrays, variants: Variants | Sequence[Parameters]) -> FloatArray:
         """Posteriors of the same patients under many parameter sets of this engine's structure.
 
-        This is the entry point for uncertainty and sensitivity analysis: each
-        variant (for example a draw from :func:`~kneebayes._parameters.draw_parameters`)
-        reuses this engine's contraction plans, so a variant costs its tables and
-        the scoring itself, not a new plan.
+        This is the one re-parameterisation entry point, under the uncertainty and
+        sensitivity analyses and :meth:`~kneebayes.Model.sweep`. The sets are a
+        :class:`~kneebayes._variants.Variants` (numbers with a leading variant
+        axis, intercepts solved for all sets at once; see
+        :meth:`~kneebayes._variants.Variants.from_numbers`) or compiled parameter
+        sets (for example from :func:`~kneebayes._parameters.draw_parameters`).
+        All sets and patients are scored together, exactly, by this engine's
+        method (:mod:`kneebayes._variant_scoring`): no model or engine is built
+        per set, and a set is scored for a patient only when it changes numbers
+        that patient's posteriors depend on.
 
         Parameters
         ----------
         ev : EvidenceArrays
             The patients (N).
-        variants : sequence of Parameters
+        variants : Variants or sequence of Parameters
             D parameter sets with the same causes, roots, findings and edges as this engine's.
 
         Returns
         -------
         ndarray, shape (D, N, C)
+
+        Raises
+        ------
+        OptionError
+            When a set's edges differ from this engine's.
+        ImpossibleEvidenceError
+            When a patient's answers have probability zero under some set.
 
         Examples
         --------
@@ -206,16 +221,13 @@ class ExactEngine:
         >>> engine.posteriors_under(symptom_checker_evidence(model.parameters, 5), draws).shape
         (3, 5, 18)
         """
-        out = np.empty((len(variants), len(ev), len(self.params.causes)))
-        for d, variant in enumerate(variants):
-            if (variant.rf_parent.shape != self.params.rf_parent.shape
-                    or not np.array_equal(variant.rf_parent, self.params.rf_parent)
-                    or not np.array_equal(variant.age_parent, self.params.age_parent)
-                    or not np.array_equal(variant.cause_parent, self.params.cause_parent)
-                    or not np.array_equal(variant.q > 0, self.params.q > 0)):
-                raise OptionError(f"variant {d} does not have this engine's structure (its edges differ)")
-            out[d] = ExactEngine(variant, method=self.method, like=self).posteriors(ev)
-        return out
+        if isinstance(variants, Variants):
+            Variants.from_parameters(self.params, [variants.base])  # checks the structure
+            if variants.base is not self.params:
+                variants = Variants.from_parameters(self.params, []).stack(variants)
+        else:
+            variants = Variants.from_parameters(self.params, list(variants))
+        return posteriors_under(variants, ev, "enumerate" if self.method == "enumerate" else "factored")
 
     # ---- the causes' prior given risk factors ------------------------------------
     def prior(self, ev: EvidenceArrays) -> FloatArray:

@@ -21,13 +21,13 @@ from ._parameters import (
     CalibrationError,
     Parameters,
     compile_parameters,
-    parameters_from_numbers,
     with_cause_number,
 )
 from ._priors import Priors, load_priors
 from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
 from ._safety import apply_floor
+from ._variants import Variants
 from ._vocabulary import TRIAGE_LEVELS, unknown_ids
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -591,18 +591,20 @@ class Model:
 
         Notes
         -----
-        A finding's numbers (``leak``, ``finding_probability``) are swept without
-        rebuilding anything: the causes' prior and the other findings' likelihoods
-        are computed once, and only patients who answered that finding are
-        recomputed per value. A cause's numbers (``odds_ratio``, ``base_rate``)
-        change only its table and its cause descendants' (recalibrated): the rest
-        of the network is contracted once and each value costs a small product
-        per patient. A risk factor's prevalence re-solves every intercept for all
-        values at once and reuses the contraction plans. Age shares rebuild the
-        model from re-validated priors for each value. The finding and cause
-        shortcuts need the enumerating engine (at most 16 causes); on a larger
-        model, such as the shipped one with 18 causes, those numbers too rebuild
-        the model for each value (exact, slower).
+        Nothing is rebuilt for any kind of number: all values are scored at once
+        through the engine's one re-parameterisation entry point
+        (:meth:`~kneebayes._engine.ExactEngine.posteriors_under`), exactly as
+        models rebuilt with :meth:`Priors.with_value` would score them. The values
+        become variants of the model's numbers (an age share rescales the others
+        as ``with_value`` does), every variant's intercepts are re-solved together
+        and each patient is scored only under the values that can change their
+        posteriors (a finding's numbers only for patients who answered it;
+        thresholds and settings change the triage, never the posteriors). The
+        enumerating engine (at most 16 causes) keeps two shortcuts: a finding's
+        numbers reuse the causes' prior and the other findings' likelihoods, and a
+        cause's numbers (``odds_ratio``, ``base_rate``) contract the rest of the
+        network once. Values are checked at the two ends of the grid (every
+        constraint on a number is an interval).
 
         Examples
         --------
@@ -623,52 +625,38 @@ class Model:
         if not isinstance(kind, str) or not isinstance(target, str) or (kind, target) not in known.index:
             self.priors.with_value(kind, target, float(grid[0]))  # raises the precise error
         ev = self._frame_arrays(frame)
-        # the fast finding and cause sweeps work on all 2**C cause configurations; a model the engine does not
-        # enumerate (more than 16 causes) rebuilds the model for each value instead (exact, slower)
         enumerated = self._engine.method == "enumerate"
         bounds = known.loc[(kind, target), ["low", "high"]].to_numpy(dtype=float)
         low, high = float(bounds[0]), float(bounds[1])
         if kind in ("leak", "finding_probability"):
             f, leaks, q = self._finding_numbers(kind, target, grid)  # checks every value first
-            if enumerated:
+            if enumerated:  # the likelihood of one finding, swept over all 2**C cause configurations
                 posteriors = self._engine.finding_sweep(ev, f, leaks, q)
             else:
-                posteriors = self._rebuilt_sweep(ev, kind, target, grid, low, high)
+                posteriors = self._variant_sweep(ev, kind, target, grid)
         else:
+            for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
+                self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
             if kind in ("odds_ratio", "base_rate") and enumerated:
                 # a cause-side number changes only its cause's table (and its descendants'): contract the rest once
-                for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
-                    self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
                 edits = [with_cause_number(self.parameters, kind, target, float(v)) for v in grid]
                 posteriors = self._engine.cause_sweep(ev, [edit for edit, _ in edits], edits[0][1])
-            elif kind == "prevalence":
-                # a risk factor's prevalence changes only numbers: every intercept is re-solved for all
-                # values together and the contraction plans are reused (no priors validated per value)
-                for v in {float(grid.min()), float(grid.max())}:  # each constraint is an interval: check the ends
-                    self.priors.with_value(kind, target, v, low=min(low, v), high=max(high, v))
-                column = int(np.flatnonzero((known.index.get_level_values("kind") == kind)
-                                            & (known.index.get_level_values("target") == target))[0])
-                table = np.tile(known["value"].to_numpy(dtype=float), (len(grid), 1))
-                table[:, column] = grid
-                variants = parameters_from_numbers(self.priors, self.parameters, table)
-                posteriors = self._engine.posteriors_under(ev, variants)
             else:
-                posteriors = self._rebuilt_sweep(ev, kind, target, grid, low, high)
+                posteriors = self._variant_sweep(ev, kind, target, grid)
         patient_level = str(frame.index.name) if frame.index.name is not None else "patient"
         index: pd.MultiIndex = pd.MultiIndex.from_product(
             [grid.tolist(), frame.index.tolist()], names=["value", patient_level]
         )
         return pd.DataFrame(posteriors.reshape(-1, len(self.causes)), index=index, columns=list(self.causes))
 
-    def _rebuilt_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray,
-                       low: float, high: float) -> np.ndarray:
-        """Posteriors under each value, from a model rebuilt from re-validated priors (any engine)."""
-        return np.stack([
-            Model.from_priors(
-                self.priors.with_value(kind, target, float(v), low=min(low, float(v)), high=max(high, float(v)))
-            )._engine.posteriors(ev)
-            for v in grid
-        ])
+    def _variant_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray) -> np.ndarray:
+        """Posteriors under each value, all values scored at once through the engine's variants (no rebuild)."""
+        variants = Variants.repeat(self.parameters, len(grid))
+        variants.set(slice(None), kind, target, grid,
+                     share_low=self.priors.age_bands["low"].to_numpy(dtype=float).tolist(),
+                     share_high=self.priors.age_bands["high"].to_numpy(dtype=float).tolist())
+        variants.solve()
+        return self._engine.posteriors_under(ev, variants)
 
     def _finding_numbers(self, kind: str, target: str, grid: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
         """Check a finding sweep's values; return the finding's index, its leak and its q table per value."""

@@ -414,8 +414,9 @@ def solve_intercepts(variants: list[Parameters]) -> list[Parameters]:
     """Calibrate every cause's intercept of many parameter sets of one structure at once.
 
     Equals solving each set alone (as :func:`compile_parameters` does), but each
-    cause's bisection runs for all sets together, over parent configurations
-    enumerated once: arrays gain a leading axis of length D.
+    cause's equation is solved for all sets together
+    (:meth:`kneebayes._variants.Variants.solve`, the one re-parameterisation
+    path): arrays gain a leading axis of length D.
 
     Parameters
     ----------
@@ -435,57 +436,20 @@ def solve_intercepts(variants: list[Parameters]) -> list[Parameters]:
     >>> bool(abs(again.intercept - params.intercept).max() < 1e-10)
     True
     """
-    base = variants[0]
-    n_d, n_c = len(variants), len(base.causes)
-    rf_prev = np.stack([v.rf_prevalence for v in variants])
-    age_prev = np.stack([v.age_prevalence for v in variants])
-    w_rf = np.stack([v.w_rf for v in variants])
-    w_age = np.stack([v.w_age for v in variants])
-    w_cause = np.stack([v.w_cause for v in variants])
-    target = np.stack([v.base_rate for v in variants])
-    intercept = np.zeros((n_d, n_c))
-    for c in base.order:  # parents first, so their intercepts are final when a child is solved
-        ancestors = _ancestors(base, c)
-        involved = [c, *ancestors]
-        roots = sorted({int(r) for i in involved for r in np.flatnonzero(base.rf_parent[i])})
-        n_configs = len(base.age_bands) * 2 ** (len(roots) + len(ancestors))
-        if n_configs > MAX_CALIBRATION_CONFIGS:
-            raise ValueError(f"cause {base.causes[c]!r} has too many ancestors to calibrate exactly "
-                             f"({n_configs} configurations)")
-        grid = np.array(list(itertools.product(range(len(base.age_bands)), *[(0, 1)] * len(roots))), dtype=np.int64)
-        age = grid[:, 0]
-        rf = np.zeros((len(grid), len(base.risk_factors)))
-        rf[:, roots] = grid[:, 1:]
-        on_roots = rf[:, roots][None] == 1
-        prob = age_prev[:, age] * np.prod(
-            np.where(on_roots, rf_prev[:, None, roots], 1.0 - rf_prev[:, None, roots]), axis=2)  # (D, M)
-        states = np.zeros((len(grid), n_c))
-        for a in ancestors:
-            score_a = intercept[:, a, None] + w_age[:, a][:, age] + w_rf[:, a] @ rf.T + w_cause[:, a] @ states.T
-            p = _sigmoid(score_a)
-            age, rf = np.concatenate([age, age]), np.concatenate([rf, rf])
-            off, on = states.copy(), states.copy()
-            off[:, a], on[:, a] = 0.0, 1.0
-            states = np.concatenate([off, on])
-            prob = np.concatenate([prob * (1.0 - p), prob * p], axis=1)
-        score = w_age[:, c][:, age] + w_rf[:, c] @ rf.T + w_cause[:, c] @ states.T  # (D, M)
-        low, high = np.full(n_d, -60.0), np.full(n_d, 60.0)
-        for _ in range(200):
-            mid = 0.5 * (low + high)
-            below = np.einsum("dm,dm->d", prob, _sigmoid(mid[:, None] + score)) < target[:, c]
-            low, high = np.where(below, mid, low), np.where(below, high, mid)
-            if (high - low).max() < 1e-13:
-                break
-        intercept[:, c] = 0.5 * (low + high)
-    return [replace(v, intercept=intercept[d]) for d, v in enumerate(variants)]
+    from ._variants import Variants  # it builds on this module
+
+    numbers = Variants.from_parameters(variants[0], variants)
+    numbers.solve(every=True)
+    return [replace(v, intercept=numbers.intercept[d].copy()) for d, v in enumerate(variants)]
 
 
 def draw_parameters(priors: Priors, params: Parameters, n: int, *, seed: int = 0) -> list[Parameters]:
     """Draw ``n`` parameter sets, every model number uniform over its plausible range, compiled at once.
 
     Each number of :meth:`~kneebayes.Priors.to_frame` is drawn uniformly between
-    its ``low`` and ``high``; :func:`parameters_from_numbers` then builds all the
-    sets together.
+    its ``low`` and ``high`` and all the sets are built together, as
+    :func:`parameters_from_numbers` does (:meth:`kneebayes._variants.Variants.draw_uniform`,
+    which :meth:`~kneebayes._engine.ExactEngine.posteriors_under` also takes directly).
 
     Examples
     --------
@@ -495,10 +459,10 @@ def draw_parameters(priors: Priors, params: Parameters, n: int, *, seed: int = 0
     >>> len(draws), bool(abs(sum(draws[0].age_prevalence) - 1) < 1e-12)
     (4, True)
     """
-    numbers = priors.to_frame()
-    drawn = np.random.default_rng(seed).uniform(numbers["low"].to_numpy(dtype=float),
-                                                numbers["high"].to_numpy(dtype=float), size=(n, len(numbers)))
-    return parameters_from_numbers(priors, params, drawn)
+    from ._variants import Variants  # it builds on this module
+
+    drawn = Variants.draw_uniform(priors, params, n, seed=seed)
+    return [drawn.parameters(d) for d in range(n)]
 
 
 def parameters_from_numbers(priors: Priors, params: Parameters, values: FloatArray) -> list[Parameters]:
@@ -515,12 +479,15 @@ def parameters_from_numbers(priors: Priors, params: Parameters, values: FloatArr
         shares, odds ratios, leaks and finding probabilities are used; the age
         shares are renormalised to sum to 1, and a finding probability at or below
         its leak is raised to just above it (the noisy-OR needs it). Red-flag
-        thresholds and settings do not change posteriors and are ignored.
+        thresholds and the care threshold are set too (they change the triage,
+        not the posteriors).
 
     Returns
     -------
     list of Parameters
-        D sets, intercepts solved together (:func:`solve_intercepts`).
+        D sets, intercepts solved together. The sets are built as a
+        :class:`~kneebayes._variants.Variants` (:meth:`~kneebayes._variants.Variants.from_numbers`),
+        which :meth:`~kneebayes._engine.ExactEngine.posteriors_under` also takes directly.
 
     Examples
     --------
@@ -531,47 +498,8 @@ def parameters_from_numbers(priors: Priors, params: Parameters, values: FloatArr
     >>> bool(abs(again.q - model.parameters.q).max() < 1e-12)
     True
     """
-    numbers = priors.to_frame()
-    drawn = np.asarray(values, dtype=float)
-    n = len(drawn)
-    kinds, targets = numbers["kind"].tolist(), numbers["target"].tolist()
-    c_index = {c: i for i, c in enumerate(params.causes)}
-    r_index = {r: i for i, r in enumerate(params.risk_factors)}
-    a_index = {a: i for i, a in enumerate(params.age_bands)}
-    f_index = {f: i for i, f in enumerate(params.findings)}
-    base_rate = np.tile(params.base_rate, (n, 1))
-    rf_prev = np.tile(params.rf_prevalence, (n, 1))
-    age_prev = np.tile(params.age_prevalence, (n, 1))
-    w_rf, w_age, w_cause = (np.tile(w, (n, 1, 1)) for w in (params.w_rf, params.w_age, params.w_cause))
-    leak = np.tile(params.leak, (n, 1))
-    link = np.tile(1.0 - (1.0 - params.q) * (1.0 - params.leak), (n, 1, 1))  # P(finding | cause alone), (n, C, F)
-    for j, (kind, target) in enumerate(zip(kinds, targets, strict=True)):
-        value = drawn[:, j]
-        if kind == "base_rate":
-            base_rate[:, c_index[target]] = value
-        elif kind == "prevalence":
-            rf_prev[:, r_index[target]] = value
-        elif kind == "age_prevalence":
-            age_prev[:, a_index[target]] = value
-        elif kind == "leak":
-            leak[:, f_index[target]] = value
-        elif kind == "odds_ratio":
-            cause, factor = target.split("|")
-            c = c_index[cause]
-            if factor in r_index:
-                w_rf[:, c, r_index[factor]] = np.log(value)
-            elif factor in a_index:
-                w_age[:, c, a_index[factor]] = np.log(value)
-            else:
-                w_cause[:, c, c_index[factor]] = np.log(value)
-        elif kind == "finding_probability":
-            finding, cause = target.split("|")
-            link[:, c_index[cause], f_index[finding]] = value
-    age_prev /= age_prev.sum(axis=1, keepdims=True)
-    linked = params.q > 0
-    link = np.maximum(link, leak[:, None, :] + 1e-6)
-    q = np.where(linked, 1.0 - (1.0 - link) / (1.0 - leak[:, None, :]), 0.0)
-    variants = [replace(params, base_rate=base_rate[d], rf_prevalence=rf_prev[d], age_prevalence=age_prev[d],
-                        w_rf=w_rf[d], w_age=w_age[d], w_cause=w_cause[d], leak=leak[d], q=q[d])
-                for d in range(n)]
-    return solve_intercepts(variants)
+    from ._variants import Variants  # it builds on this module
+
+    numbers = Variants.from_numbers(priors, params, values)
+    numbers.solve()
+    return [numbers.parameters(d) for d in range(len(numbers))]

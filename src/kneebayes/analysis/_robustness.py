@@ -176,7 +176,7 @@ def _robustness(model: ModelLike, present: Iterable[str] | None, absent: Iterabl
     ev, _, _ = patient_arrays(m, present, absent, age, None)
     numbers = m.priors.to_frame().reset_index(drop=True)
     base_var = Variants.repeat(p, 1)
-    base_post = posteriors(base_var, ev)
+    base_post = posteriors(base_var, ev, m)
     top0, triage0 = int(base_post[0, 0].argmax()), int(base_var.triage(ev, base_post)[0, 0])
     searched = _searchable(numbers, ev.findings[0], p)
     lower, upper = _domains(numbers, m.priors)
@@ -194,7 +194,7 @@ def _robustness(model: ModelLike, present: Iterable[str] | None, absent: Iterabl
         rows = [np.arange(starts[i], starts[i + 1]) for i in range(len(index))]
         vals = [np.array([transform[j][1](x) for x in ts]) for j, ts in zip(index, t, strict=True)]
         set_numbers(var, numbers.iloc[index], rows, vals, m.priors)
-        post = posteriors(var, ev)
+        post = posteriors(var, ev, m)
         top = post[:, 0].argmax(axis=1)
         triage = var.triage(ev, post)[:, 0]
         change = np.zeros(len(top), dtype=bool)

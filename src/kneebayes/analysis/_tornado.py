@@ -199,7 +199,7 @@ def _tornado(model: ModelLike, present: Iterable[str] | None, absent: Iterable[s
     ends = numbers[["low", "high"]].to_numpy(dtype=float)
     values = [ends[i] for i in range(n)]
     set_numbers(var, numbers, rows, values, m.priors)
-    post = posteriors(var, ev)  # (V, N, C)
+    post = posteriors(var, ev, m)  # (V, N, C)
     triage = var.triage(ev, post)  # (V, N)
     top = post.argmax(axis=2)  # (V, N): the first of equal posteriors, as Diagnosis ranks them
     if target == "triage":

@@ -190,7 +190,7 @@ def _uncertainty(model: ModelLike, present: Iterable[str] | None, absent: Iterab
     var.set_drawn(drawn, rows=np.arange(1, int(draws) + 1))
     if client is None:
         var.solve()
-        post = posteriors(var, ev)  # (1 + D, N, C)
+        post = posteriors(var, ev, m)  # (1 + D, N, C)
     else:
         from ._distributed import solved_posteriors
 
