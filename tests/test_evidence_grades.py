@@ -84,10 +84,10 @@ def test_with_value_checks_a_new_source_against_the_grade() -> None:
     """Citing a reference for an expert estimate without regrading it is refused; with a grade it loads."""
     priors = load_priors()
     with pytest.raises(PriorsError, match="'expert' means no source"):
-        priors.with_value("base_rate", "dvt", 0.03, source="nice_ng158")
-    regraded = priors.with_value("base_rate", "dvt", 0.03, source="nice_ng158", evidence="derived")
+        priors.with_value("base_rate", "pcl_injury", 0.01, source="schulz2003")
+    regraded = priors.with_value("base_rate", "pcl_injury", 0.01, source="schulz2003", evidence="derived")
     frame = regraded.to_frame().set_index(["kind", "target"])
-    assert frame.loc[("base_rate", "dvt"), "evidence"] == "derived"
+    assert frame.loc[("base_rate", "pcl_injury"), "evidence"] == "derived"
 
 
 def test_check_priors_counts_each_grade(capsys: pytest.CaptureFixture[str]) -> None:

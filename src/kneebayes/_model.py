@@ -306,7 +306,7 @@ class Model:
         >>> why.cause, why.triage
         ('dvt', 'urgent')
         >>> print(why.triage_reasons[0])
-        red flag 'dvt_probable' (urgent): P(dvt) = 0.57 >= 0.15
+        red flag 'dvt_probable' (urgent): P(dvt) = 0.59 >= 0.15
         """
         from ._explain import explain
 
