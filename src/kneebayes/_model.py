@@ -232,6 +232,8 @@ class Model:
         present: Iterable[str] | None = None,
         absent: Iterable[str] | None = None,
         age: float | None = None,
+        *,
+        sex: str | None = None,
     ) -> pd.Series:
         """Probability that each unanswered id would be reported present, given the answers so far.
 
@@ -241,7 +243,7 @@ class Model:
 
         Parameters
         ----------
-        present, absent, age
+        present, absent, age, sex
             The answers so far, as for :meth:`diagnose`.
 
         Returns
@@ -258,7 +260,7 @@ class Model:
         """
         from ._interview import predict_findings
 
-        return predict_findings(self, self.evidence(present, absent, age))
+        return predict_findings(self, self.evidence(present, absent, age, sex=sex))
 
     def explain(
         self,
@@ -266,6 +268,8 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         cause: str | None = None,
+        *,
+        sex: str | None = None,
     ) -> Explanation:
         """Why a cause has its probability: each answer's weight of evidence, and what set the triage.
 
@@ -275,18 +279,23 @@ class Model:
             The answers, as for :meth:`diagnose`.
         cause : str, optional
             The cause to explain; the top cause by default.
+        sex : {"female", "male"}, optional
+            The sex, as for :meth:`diagnose`; when given it is an answer with its
+            own weight of evidence (row ``sex``), like the age.
 
         Returns
         -------
         Explanation
-            ``.table`` is indexed by the answered ids (and ``age``) with columns
-            ``contribution`` (weight of evidence in decibans) and ``without`` (the
-            cause's posterior without that answer), among others.
+            ``.table`` is indexed by the answered ids (and ``age`` and ``sex`` when
+            given) with columns ``contribution`` (weight of evidence in decibans)
+            and ``without`` (the cause's posterior without that answer), among others.
 
         Raises
         ------
         UnknownIdError
             An unknown id in the answers, or ``cause`` that is not a cause id.
+        InvalidSexError
+            A sex other than "female", "male" or None.
 
         Examples
         --------
@@ -299,8 +308,9 @@ class Model:
         """
         from ._explain import explain
 
-        evidence = self.evidence(present, absent, age)
-        return explain(self, evidence, self.diagnose(evidence.present, evidence.absent, evidence.age), cause)
+        evidence = self.evidence(present, absent, age, sex=sex)
+        result = self.diagnose(evidence.present, evidence.absent, evidence.age, sex=evidence.sex)
+        return explain(self, evidence, result, cause)
 
     def next_questions(
         self,
@@ -308,6 +318,7 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         *,
+        sex: str | None = None,
         unknown: Iterable[str] | None = None,
         costs: Mapping[str, float] | None = None,
     ) -> pd.DataFrame:
@@ -319,9 +330,12 @@ class Model:
         settle. It is exact, from one batch of two rows per id (answered present,
         answered absent).
 
+        The sex, like the age, is an input given up front (``sex=``), not a
+        question in the ranking: see :meth:`interview_step`.
+
         Parameters
         ----------
-        present, absent, age
+        present, absent, age, sex
             The answers so far, as for :meth:`diagnose`.
         unknown : list of str, optional
             Ids already asked and answered "don't know": they are not ranked.
@@ -348,7 +362,7 @@ class Model:
         """
         from ._interview import check_unknown, next_questions
 
-        evidence = self.evidence(present, absent, age)
+        evidence = self.evidence(present, absent, age, sex=sex)
         return next_questions(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs)
 
     def interview_step(
@@ -357,6 +371,7 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         *,
+        sex: str | None = None,
         unknown: Iterable[str] | None = None,
         costs: Mapping[str, float] | None = None,
         min_gain: float = DEFAULT_MIN_GAIN,
@@ -369,9 +384,15 @@ class Model:
         would change the triage or the top cause, or when the best expected gain
         is below ``min_gain`` bits and no single answer could raise the triage.
 
+        The age and the sex are inputs an app collects before the first question
+        (``age=``, ``sex=``), not questions ranked by information: each is known
+        to the person for certain and asked once, and a personal question that
+        appeared at a different point in every interview would read oddly.
+        When they are unknown they are summed over at their prevalence.
+
         Parameters
         ----------
-        present, absent, age
+        present, absent, age, sex
             The answers so far, as for :meth:`diagnose`.
         unknown : list of str, optional
             Ids asked and answered "don't know"; they are not asked again.
@@ -387,9 +408,11 @@ class Model:
         -------
         dict
             ``question`` (an id, or None when the interview stops), ``should_stop``,
-            ``reason``, ``diagnosis`` (as :meth:`Diagnosis.to_dict`) and ``asked``;
-            with a question, also ``question_text``, ``kind``, ``p_present``,
-            ``gain`` and ``red_flag``.
+            ``reason``, ``diagnosis`` (as :meth:`Diagnosis.to_dict`) and ``asked``
+            (the state so far: ``present``, ``absent``, ``unknown``, ``age`` and
+            ``sex``, what a stateless app sends back with the next answer); with a
+            question, also ``question_text``, ``kind``, ``p_present``, ``gain`` and
+            ``red_flag``.
 
         Examples
         --------
@@ -400,7 +423,7 @@ class Model:
         """
         from ._interview import check_unknown, interview_step
 
-        evidence = self.evidence(present, absent, age)
+        evidence = self.evidence(present, absent, age, sex=sex)
         return interview_step(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs,
                               min_gain=min_gain, explain=explain)
 
