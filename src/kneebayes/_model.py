@@ -305,6 +305,9 @@ class Model:
         ('dvt', 'urgent')
         >>> print(why.triage_reasons[0])
         red flag 'dvt_probable' (urgent): P(dvt) = 0.57 >= 0.15
+        >>> lump = load_model().explain(present=["pulsating_lump"], age=72, sex="male", cause="popliteal_aneurysm")
+        >>> lump.table.loc["sex", "answer"], bool(lump.table.loc["sex", "contribution"] > 0)
+        ('male', True)
         """
         from ._explain import explain
 
