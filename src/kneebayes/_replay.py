@@ -56,9 +56,9 @@ class InterviewReplay:
     full_under_triage_urgent, full_under_triage : int
         Under-triage with every answer given.
     cases : pandas.DataFrame
-        One row per vignette: its sex (None when unknown), questions asked, answered, top cause and triage at the
-        stop and with every answer, the stopping reason and the number of red-flag questions left unasked
-        (always 0).
+        One row per vignette: the sex given (empty when unknown), questions asked, answered, top cause and
+        triage at the stop and with every answer, the stopping reason and the number of red-flag questions
+        left unasked (always 0).
 
     Examples
     --------
@@ -192,7 +192,7 @@ def replay_interviews(
         stop_top1, stop_top3 = _ranked_ok(ranked_causes[k], acceptable)
         full_top1, full_top3 = _ranked_ok(ranked_causes[n + k], acceptable)
         rows.append({
-            "id": ident, "diagnosis": case["diagnosis"], "right_triage": case["triage"], "sex": st["sex"],
+            "id": ident, "diagnosis": case["diagnosis"], "right_triage": case["triage"], "sex": st["sex"] or "",
             "questions": len(st["present"]) + len(st["absent"]) + len(st["unknown"]),
             "answered": len(st["present"]) + len(st["absent"]),
             "top": ranked_causes[k][0], "top1_ok": stop_top1, "top3_ok": stop_top3, "triage": triages[k],
