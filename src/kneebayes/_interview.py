@@ -144,9 +144,10 @@ def red_flag_questions(model: Model, evidence: Evidence, unknown: Iterable[str])
     """
     skipped = set(unknown)
     asked = {*evidence.present, *evidence.absent, *skipped}
-    kinds = model.priors.vocabulary["kind"]
+    vocab = model.priors.vocabulary
+    flags = set(vocab.index[vocab["kind"] == "red_flag"])
     level: dict[str, int] = {ident: TRIAGE_LEVELS.index("urgent") for ident in model.observable
-                             if kinds.get(ident) == "red_flag" and ident not in asked}
+                             if ident in flags and ident not in asked}
     for rule in model.parameters.rules:
         items = list(rule.when_present)
         waiting = [i for i in items if i not in asked]
@@ -313,6 +314,8 @@ def next_questions_many(
     _score(model, evidences, ids, store)
     causes = list(model.causes)
     vocab = model.priors.vocabulary
+    kind_of = dict(zip(vocab.index, vocab["kind"].astype(str), strict=True))  # not .loc per id: it adds up
+    question_of = dict(zip(vocab.index, vocab["question"].astype(str), strict=True))
     out = []
     for ev, wanted, must in zip(evidences, ids, musts, strict=True):
         entry = store[ev]
@@ -348,8 +351,8 @@ def next_questions_many(
                 "triage_if_absent": triage[:, 1],
                 "top_if_present": tops[:, 0],
                 "top_if_absent": tops[:, 1],
-                "kind": [str(vocab.loc[ident, "kind"]) for ident in wanted],
-                "question": [str(vocab.loc[ident, "question"]) for ident in wanted],
+                "kind": [kind_of[ident] for ident in wanted],
+                "question": [question_of[ident] for ident in wanted],
             },
             index=pd.Index(wanted, name="id"),
         )
