@@ -109,17 +109,14 @@ def test_explain_with_no_answers_has_an_empty_table(model: kneebayes.Model) -> N
     assert why.table.empty and why.cause == model.diagnose().top and "(none)" in repr(why)
 
 
-def test_diagnosis_equality_and_hash(model: kneebayes.Model, tiny_folder: Path) -> None:
+def test_diagnosis_equality_and_hash(model: kneebayes.Model) -> None:
     """Diagnoses of the same answers are equal and hash alike; other answers or engines make them differ."""
     a = model.diagnose(["spasm"], ["fever"], 30)
     b = model.diagnose(["spasm"], ["fever"], 30)
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
     assert a != model.diagnose(["spasm"], [], 30)
+    assert a != model.diagnose(["spasm"], ["fever"], 30, engine="pgmpy")  # another engine is another result
     assert a != "not a diagnosis"
-    tiny = kneebayes.load_model(tiny_folder)  # pgmpy's elimination is quick on four nodes
-    ours, theirs = tiny.diagnose(["f"], ["r"]), tiny.diagnose(["f"], ["r"], engine="pgmpy")
-    assert ours != theirs  # another engine is another result, even where the numbers agree
-    assert ours == tiny.diagnose(["f"], ["r"]) and theirs == tiny.diagnose(["f"], ["r"], engine="pgmpy")
 
 
 def test_diagnosis_to_dict_carries_labels_care_and_advice(model: kneebayes.Model) -> None:
