@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -269,9 +270,8 @@ def test_top_level_functions_use_the_shipped_model(model: kneebayes.Model) -> No
 
 @settings(max_examples=15, deadline=None)
 @given(st.data())
-def test_any_step_asks_red_flags_before_anything_else(data: st.DataObject) -> None:
+def test_any_step_asks_red_flags_before_anything_else(model: kneebayes.Model, data: st.DataObject) -> None:
     """For any answers, a step stops only when no red-flag question is left, and otherwise asks one first."""
-    model = kneebayes.load_model()
     ids = list(model.observable)
     chosen = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=10))
     cut = data.draw(st.integers(0, len(chosen)))
@@ -279,9 +279,56 @@ def test_any_step_asks_red_flags_before_anything_else(data: st.DataObject) -> No
                                  max_size=3).filter(lambda xs: not set(xs) & set(chosen)))
     present, absent = chosen[:cut], chosen[cut:]
     age = data.draw(st.one_of(st.none(), st.integers(0, 120)))
-    step = model.interview_step(present, absent, age, unknown=skipped, min_gain=data.draw(st.sampled_from([0, 1e9])))
-    must = red_flag_questions(model, model.evidence(present, absent, age), skipped)
+    sex = data.draw(st.sampled_from([None, "female"] if "pregnancy" in present else [None, "female", "male"]))
+    step = model.interview_step(present, absent, age, sex=sex, unknown=skipped,
+                                min_gain=data.draw(st.sampled_from([0, 1e9])))
+    must = red_flag_questions(model, model.evidence(present, absent, age, sex=sex), skipped)
     if must:
         assert not step["should_stop"] and step["question"] in must
     if step["should_stop"]:
         assert not must
+
+
+def _no_red_flags_left(model: kneebayes.Model, present: list[str]) -> list[str]:
+    """Return the ids to answer absent (after ``present``) until no red-flag question is left."""
+    absent: list[str] = []
+    while must := red_flag_questions(model, model.evidence(present, absent), ()):
+        absent += list(must)
+    return absent
+
+
+@pytest.mark.parametrize("phase", ["red flags left", "no red flag left"])
+def test_step_asks_the_first_question_of_the_full_ranking(model: kneebayes.Model, phase: str) -> None:
+    """interview_step scores only red-flag rows while one is left, yet asks next_questions' first, with its numbers."""
+    present = ["calf_swelling"]
+    absent = ["fever"] if phase == "red flags left" else _no_red_flags_left(model, present)
+    table = model.next_questions(present, absent, 50, sex="female", unknown=["smoking"])
+    step = model.interview_step(present, absent, 50, sex="female", unknown=["smoking"], min_gain=0)
+    assert bool(table["red_flag"].iloc[0]) == (phase == "red flags left") == step["red_flag"]
+    assert not step["should_stop"] and step["question"] == table.index[0]
+    first = table.iloc[0]
+    assert step["gain"] == pytest.approx(float(first["gain"]), abs=1e-12)
+    assert step["p_present"] == pytest.approx(float(first["p_present"]), abs=1e-12)
+    assert step["question_text"] == first["question"] and step["kind"] == first["kind"]
+
+
+def test_a_dont_know_rescored_nothing(enumerable_model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a store, a "don't know" (same evidence) scores no row again, and the ranking equals a fresh one's."""
+    from kneebayes._interview import ScoreStore, next_questions_many
+
+    model = enumerable_model
+    evidence = model.evidence(["calf_swelling"], ["fever"], 50, sex="male")
+    store: ScoreStore = {}
+    first = next_questions_many(model, [evidence], [()], store=store)[0][0]
+    skipped = (str(first.index[0]),)
+    fresh = next_questions_many(model, [evidence], [skipped])[0][0]
+    scored: list[int] = []
+    real = type(model).diagnose_many
+    monkeypatch.setattr(type(model), "diagnose_many", lambda self, frame, **kw: scored.append(len(frame))
+                        or real(self, frame, **kw))
+    again = next_questions_many(model, [evidence], [skipped], store=store)[0][0]
+    assert scored == [] and skipped[0] not in again.index
+    pd.testing.assert_frame_equal(again, fresh, check_exact=False, rtol=0, atol=1e-12)
+    answered = model.evidence(["calf_swelling"], ["fever", skipped[0]], 50, sex="male")
+    next_questions_many(model, [answered], [()], store=store)  # a yes or no is new evidence: scored
+    assert scored == [1 + 2 * (len(first) - 1)]

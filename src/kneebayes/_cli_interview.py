@@ -1,9 +1,11 @@
 """``kneebayes interview``: ask one question at a time on the terminal, or one stateless step as JSON.
 
 Answers are read line by line from standard input: ``y`` (yes), ``n`` (no),
-``?`` (don't know), ``q`` (stop now). The interview asks the red-flag questions
-first, shows the running top causes after each answer, says at once when a red
-flag fires, and stops by the rule of :meth:`kneebayes.Model.interview_step`.
+``?`` (don't know), ``q`` (stop now). The age and the sex, unless given with
+``--age`` and ``--sex``, are asked first, as inputs rather than ranked questions.
+The interview asks the red-flag questions first, shows the running top causes
+after each answer, says at once when a red flag fires, and stops by the rule of
+:meth:`kneebayes.Model.interview_step`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ ANSWERS = {
 
 EXAMPLE = """examples:
   kneebayes interview                                  # answer y / n / ? one question at a time
-  kneebayes interview --age 64 --present calf_swelling  # start from what is already known
-  kneebayes interview --present calf_swelling --absent fever --json   # one step, for an app
+  kneebayes interview --age 64 --sex male --present calf_swelling   # start from what is already known
+  kneebayes interview --present calf_swelling --absent fever --sex female --json   # one step, for an app
 """
 
 
@@ -44,6 +46,8 @@ def register(sub: Any) -> None:
                    help="ids already asked and answered \"don't know\"")
     i.add_argument("--age", type=float, default=None, metavar="YEARS",
                    help="age in years (0-120); asked first when missing (except with --json)")
+    i.add_argument("--sex", default=None, metavar="SEX",
+                   help="female or male; asked after the age when missing (except with --json)")
     i.add_argument("--min-gain", type=float, default=0.01, metavar="BITS",
                    help="stop when the best question is expected to tell less than this (default 0.01 bits)")
     i.add_argument("--priors", default=None, metavar="PATH", help="a priors folder (default: the shipped priors)")
@@ -81,6 +85,25 @@ def _ask_age(stream: TextIO) -> tuple[float | None, bool]:
             print("  please give a number of years between 0 and 120, or ?")
 
 
+SEX_ANSWERS = {"f": "female", "female": "female", "w": "female", "woman": "female",
+               "m": "male", "male": "male", "man": "male"}
+
+
+def _ask_sex(stream: TextIO) -> tuple[str | None, bool]:
+    """Ask the sex until it is given or skipped; return it and whether input ended."""
+    while True:
+        print("What is your sex: female or male? (f / m, ? if you prefer not to say) ", end="", flush=True)
+        line = _read(stream)
+        if line is None:
+            print()
+            return None, True
+        if line in ("?", "", "skip"):
+            return None, False
+        if line in SEX_ANSWERS:
+            return SEX_ANSWERS[line], False
+        print("  please answer f (female) or m (male), or ?")
+
+
 def _running(diagnosis: dict[str, Any]) -> str:
     top = ", ".join(f"{c['id']} {c['probability']:.2f}" for c in diagnosis["causes"][:3])
     return f"   now: {top} | triage: {diagnosis['triage']}"
@@ -99,26 +122,38 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     {...}
     0
     """
+    from ._interview import ScoreStore, check_unknown, interview_step
     from ._model import load_model
 
     model = load_model(args.priors)
     present, absent, unknown = list(args.present), list(args.absent), list(args.unknown)
-    age = args.age
+    age, sex = args.age, args.sex
     if args.json:
-        step = model.interview_step(present, absent, age, unknown=unknown, min_gain=args.min_gain,
+        step = model.interview_step(present, absent, age, sex=sex, unknown=unknown, min_gain=args.min_gain,
                                     explain=args.explain)
         print(json.dumps(step, indent=2))
         return 0
     stream = sys.stdin if stream is None else stream
-    model.evidence(present, absent, age)  # bad ids or age fail before the first question
+    model.evidence(present, absent, age, sex=sex)  # bad ids, age or sex fail before the first question
     print(DISCLAIMER)
     print("Answer y (yes), n (no) or ? (don't know); q stops the interview.")
     ended = False
+    # the age and the sex are inputs collected up front, not questions ranked by information
     if age is None:
         age, ended = _ask_age(stream)
+    if sex is None and not ended and model.parameters.sex is not None:
+        sex, ended = _ask_sex(stream)
     asked = 0
     shown_flags: set[str] = set()
-    step = model.interview_step(present, absent, age, unknown=unknown, min_gain=args.min_gain)
+    store: ScoreStore = {}  # rows scored so far: after "don't know" the answers are unchanged and nothing is rescored
+
+    def next_step() -> dict[str, Any]:
+        """interview_step on the answers so far (as the public method, which checks them the same way)."""
+        evidence = model.evidence(present, absent, age, sex=sex)
+        return interview_step(model, evidence, unknown=check_unknown(model, evidence, unknown),
+                              min_gain=args.min_gain, store=store)
+
+    step = next_step()
     while not ended and not step["should_stop"]:
         question = str(step["question"])
         tag = "[warning sign] " if step["red_flag"] else ""
@@ -135,7 +170,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             continue
         asked += 1
         {"yes": present, "no": absent, "unknown": unknown}[answer].append(question)
-        step = model.interview_step(present, absent, age, unknown=unknown, min_gain=args.min_gain)
+        step = next_step()
         for flag in step["diagnosis"]["red_flags"]:
             if flag["id"] not in shown_flags:
                 shown_flags.add(flag["id"])
@@ -145,16 +180,16 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     if ended:
         from ._interview import red_flag_questions
 
-        missing = red_flag_questions(model, model.evidence(present, absent, age), unknown)
+        missing = red_flag_questions(model, model.evidence(present, absent, age, sex=sex), unknown)
         print(f"The interview ended early, after {asked} question(s)." + (
             f" Warning signs not asked: {', '.join(missing)}." if missing else ""))
     else:
         print(f"Stopped after {asked} question(s): {step['reason']}.")
-    why = model.explain(present, absent, age)
+    why = model.explain(present, absent, age, sex=sex)
     strongest = [f"{i} {r['answer']} ({float(r['contribution']):+.1f} dB)" for i, r in why.table.iterrows()
                  if float(r["contribution"]) != 0][:4]
     print()
-    print(repr(model.diagnose(present, absent, age)).rsplit("\n", 1)[0])
+    print(repr(model.diagnose(present, absent, age, sex=sex)).rsplit("\n", 1)[0])
     if strongest:
         print(f"Why {why.cause}: " + "; ".join(strongest) + " (weight of evidence in decibans)")
     print()

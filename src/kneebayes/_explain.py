@@ -10,7 +10,7 @@ multiplies the odds by 10, +3 dB about doubles them, -3 dB halves them; the
 contributions of answers given together do not add up exactly, because each is
 measured with all the others in place.
 
-All leave-one-out rows (the answers minus each one, age included) are scored
+All leave-one-out rows (the answers minus each one, age and sex included) are scored
 in one batch by :meth:`~kneebayes.Model.diagnose_many`, so each row's triage is
 set by the same code as a diagnosis.
 """
@@ -58,9 +58,10 @@ class Explanation:
     probability : float
         Its posterior given every answer.
     table : pandas.DataFrame
-        One row per answer (answered ids, then ``age`` when given), largest
-        contribution first, with columns ``answer`` (``"present"``, ``"absent"`` or
-        the age), ``kind``, ``label``, ``contribution`` (weight of evidence for
+        One row per answer (answered ids, then ``age`` and ``sex`` when given),
+        largest contribution first, with columns ``answer`` (``"present"``,
+        ``"absent"``, the age, or ``"female"`` / ``"male"``), ``kind`` (``"age"``
+        and ``"sex"`` for those two rows), ``label``, ``contribution`` (weight of evidence for
         the cause in decibans; negative counts against it), ``without`` (the
         cause's posterior without this answer) and ``triage_without`` (the triage
         without it).
@@ -207,6 +208,8 @@ def explain(model: Model, evidence: Evidence, result: Diagnosis, cause: str | No
         answers.append((ident, "absent", replace(evidence, absent=tuple(i for i in evidence.absent if i != ident))))
     if evidence.age is not None:
         answers.append(("age", f"{evidence.age:g} years", replace(evidence, age=None, age_band=None)))
+    if evidence.sex is not None:
+        answers.append(("sex", evidence.sex, replace(evidence, sex=None)))
     probability = float(result.probabilities[cause])
     vocab = model.priors.vocabulary
     if answers:
@@ -219,8 +222,8 @@ def explain(model: Model, evidence: Evidence, result: Diagnosis, cause: str | No
     table = pd.DataFrame(
         {
             "answer": [a for _, a, _ in answers],
-            "kind": [str(vocab.loc[i, "kind"]) if i in vocab.index else "age" for i, _, _ in answers],
-            "label": [str(vocab.loc[i, "label"]) if i in vocab.index else "Age" for i, _, _ in answers],
+            "kind": [str(vocab.loc[i, "kind"]) if i in vocab.index else i for i, _, _ in answers],
+            "label": [str(vocab.loc[i, "label"]) if i in vocab.index else i.capitalize() for i, _, _ in answers],
             "contribution": contribution,
             "without": without,
             "triage_without": triage_without,

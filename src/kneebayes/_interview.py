@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,7 +61,11 @@ def with_answer(evidence: Evidence, ident: str, present: bool) -> Evidence:
 
 
 def patients_frame(model: Model, evidences: list[Evidence]) -> pd.DataFrame:
-    """Return a table of patients for :meth:`~kneebayes.Model.diagnose_many`, one row per evidence."""
+    """Return a table of patients for :meth:`~kneebayes.Model.diagnose_many`, one row per evidence.
+
+    Columns: every reportable id (1.0 present, 0.0 absent, NaN unknown), ``age``, and ``sex``
+    (``"female"``, ``"male"`` or None) when any evidence gives one.
+    """
     column = {ident: j for j, ident in enumerate(model.observable)}
     values = np.full((len(evidences), len(column) + 1), np.nan)  # 1.0 present, 0.0 absent, NaN unknown
     for row, ev in enumerate(evidences):
@@ -69,7 +73,10 @@ def patients_frame(model: Model, evidences: list[Evidence]) -> pd.DataFrame:
         values[row, [column[i] for i in ev.absent]] = 0.0
         if ev.age is not None:
             values[row, -1] = ev.age
-    return pd.DataFrame(values, columns=[*model.observable, "age"])
+    frame = pd.DataFrame(values, columns=[*model.observable, "age"])
+    if any(ev.sex is not None for ev in evidences):  # only a model with a sex node accepts a given sex
+        frame["sex"] = pd.Series([ev.sex for ev in evidences], dtype=object)
+    return frame
 
 
 def unanswered(model: Model, evidence: Evidence, unknown: Iterable[str] = ()) -> list[str]:
@@ -137,9 +144,10 @@ def red_flag_questions(model: Model, evidence: Evidence, unknown: Iterable[str])
     """
     skipped = set(unknown)
     asked = {*evidence.present, *evidence.absent, *skipped}
-    kinds = model.priors.vocabulary["kind"]
+    vocab = model.priors.vocabulary
+    flags = set(vocab.index[vocab["kind"] == "red_flag"])
     level: dict[str, int] = {ident: TRIAGE_LEVELS.index("urgent") for ident in model.observable
-                             if kinds.get(ident) == "red_flag" and ident not in asked}
+                             if ident in flags and ident not in asked}
     for rule in model.parameters.rules:
         items = list(rule.when_present)
         waiting = [i for i in items if i not in asked]
@@ -200,18 +208,96 @@ def _predictive_many(model: Model, evidences: list[Evidence], ids: list[list[str
     return out
 
 
+@dataclass
+class Scores:
+    """The scored rows of one evidence: its posteriors and triage, and each scored id's two answers.
+
+    Attributes
+    ----------
+    posteriors : numpy.ndarray
+        The evidence's posteriors, in the model's cause order.
+    triage : str
+        Its triage.
+    answers : dict
+        Id to (posteriors answered present and absent, shape ``(2, C)``; the two triages; ``P(id present)``).
+    """
+
+    posteriors: FloatArray
+    triage: str
+    answers: dict[str, tuple[FloatArray, tuple[str, str], float]] = field(default_factory=dict)
+
+
+#: Scored rows by evidence. The scores of an evidence depend on nothing else (not on the ids answered
+#: "don't know", the costs or the other interviews), so an interview whose last answer was "don't know"
+#: finds every row it needs here (see :func:`~kneebayes.replay_interviews`).
+ScoreStore = dict[Evidence, Scores]
+
+
+def _score(model: Model, evidences: list[Evidence], wanted: list[list[str]], store: ScoreStore) -> None:
+    """Score, into ``store``, each evidence and each wanted id answered present and absent, unless stored.
+
+    All missing rows, across every evidence (an evidence given twice is scored once), go to one
+    :meth:`~kneebayes.Model.diagnose_many` call, the same code that sets every triage, and one
+    batch of predictive probabilities.
+    """
+    need: dict[Evidence, list[str]] = {}
+    for ev, want in zip(evidences, wanted, strict=True):
+        have = store.get(ev)
+        todo = need.setdefault(ev, [])
+        todo += [i for i in want if (have is None or i not in have.answers) and i not in todo]
+    jobs = [(ev, todo) for ev, todo in need.items() if todo or ev not in store]
+    if not jobs:
+        return
+    rows: list[Evidence] = []
+    for ev, todo in jobs:
+        rows.append(ev)
+        rows += [with_answer(ev, ident, present) for ident in todo for present in (True, False)]
+    scored = model.diagnose_many(patients_frame(model, rows))  # posteriors and triage, as diagnose sets them
+    predictive = _predictive_many(model, [ev for ev, _ in jobs], [todo for _, todo in jobs])
+    posteriors = scored[list(model.causes)].to_numpy(dtype=float)
+    triages = scored["triage"].to_numpy(dtype=object)
+    first = 0
+    for (ev, todo), p_present in zip(jobs, predictive, strict=True):
+        entry = store.setdefault(ev, Scores(posteriors[first].copy(), str(triages[first])))
+        for n, ident in enumerate(todo):
+            at = first + 1 + 2 * n
+            entry.answers[ident] = (posteriors[at:at + 2].copy(), (str(triages[at]), str(triages[at + 1])),
+                                    float(p_present[n]))
+        first += 1 + 2 * len(todo)
+
+
 def next_questions_many(
     model: Model,
     evidences: list[Evidence],
     unknowns: list[tuple[str, ...]],
     *,
     costs: Mapping[str, float] | None = None,
+    red_flags_only: bool = False,
+    store: ScoreStore | None = None,
 ) -> list[tuple[pd.DataFrame, str, str, FloatArray]]:
     """Rank the unanswered ids of several interviews at once (see :meth:`Model.next_questions`).
 
     All rows (each evidence, and each with every candidate answered present and
     absent) are scored in one :meth:`~kneebayes.Model.diagnose_many` call, so every
     triage is set by the same code as a diagnosis.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    evidences : list of Evidence
+        The answers of each interview.
+    unknowns : list of tuple of str
+        The ids each interview has answered "don't know".
+    costs : mapping of id to float, optional
+        Per-question costs.
+    red_flags_only : bool
+        When an interview has red-flag questions left, rank only those: they come
+        first in the full ranking, in the same order, so the first question is the
+        same and its row holds the same numbers. Enough to choose the next question.
+    store : dict, optional
+        Scored rows by evidence, read and filled in (see :data:`ScoreStore`); a new
+        one by default.
 
     Returns
     -------
@@ -220,37 +306,36 @@ def next_questions_many(
         current posteriors in the model's cause order.
     """
     cost_of = _check_costs(model, costs)
+    store = {} if store is None else store
     ids = [unanswered(model, ev, skip) for ev, skip in zip(evidences, unknowns, strict=True)]
-    rows: list[Evidence] = []
-    for ev, wanted in zip(evidences, ids, strict=True):
-        rows.append(ev)
-        rows += [with_answer(ev, ident, present) for ident in wanted for present in (True, False)]
-    scored = model.diagnose_many(patients_frame(model, rows))  # posteriors and triage, as diagnose sets them
-    predictive = _predictive_many(model, evidences, ids)
+    musts = [red_flag_questions(model, ev, skip) for ev, skip in zip(evidences, unknowns, strict=True)]
+    if red_flags_only:
+        ids = [[i for i in left if i in must] if must else left for left, must in zip(ids, musts, strict=True)]
+    _score(model, evidences, ids, store)
     causes = list(model.causes)
-    all_post = scored[causes].to_numpy(dtype=float)
-    all_triage = scored["triage"].to_numpy(dtype=object)
     vocab = model.priors.vocabulary
+    kind_of = dict(zip(vocab.index, vocab["kind"].astype(str), strict=True))  # not .loc per id: it adds up
+    question_of = dict(zip(vocab.index, vocab["question"].astype(str), strict=True))
     out = []
-    first = 0
-    for ev, skip, wanted, p_present in zip(evidences, unknowns, ids, predictive, strict=True):
-        before, base_triage = all_post[first], str(all_triage[first])
+    for ev, wanted, must in zip(evidences, ids, musts, strict=True):
+        entry = store[ev]
+        before, base_triage = entry.posteriors, entry.triage
         base_top = causes[int(before.argmax())]  # the first maximum, as Diagnosis.top
         k = len(wanted)
-        post = all_post[first + 1:first + 1 + 2 * k].reshape(k, 2, len(causes))
-        triage = all_triage[first + 1:first + 1 + 2 * k].reshape(k, 2)
-        first += 1 + 2 * k
         if not k:
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS}, index=pd.Index([], name="id"))
             out.append((empty, base_triage, base_top, before))
             continue
+        answers = [entry.answers[ident] for ident in wanted]
+        post = np.stack([a[0] for a in answers])  # (k, 2, C): answered present, answered absent
+        triage = np.array([a[1] for a in answers], dtype=object)  # (k, 2)
+        p_present = np.array([a[2] for a in answers], dtype=float)
         expected = (p_present * _binary_entropy(post[:, 0]).sum(axis=1)
                     + (1.0 - p_present) * _binary_entropy(post[:, 1]).sum(axis=1))
         gain = np.maximum(_binary_entropy(before).sum() - expected, 0.0)
         tops = np.array(causes, dtype=object)[post.argmax(axis=2)]
         rank = np.array([[TRIAGE_LEVELS.index(t) for t in pair] for pair in triage])
         cost = np.array([cost_of.get(ident, 1.0) for ident in wanted])
-        must = red_flag_questions(model, ev, skip)
         table = pd.DataFrame(
             {
                 "gain": gain,
@@ -266,8 +351,8 @@ def next_questions_many(
                 "triage_if_absent": triage[:, 1],
                 "top_if_present": tops[:, 0],
                 "top_if_absent": tops[:, 1],
-                "kind": [str(vocab.loc[ident, "kind"]) for ident in wanted],
-                "question": [str(vocab.loc[ident, "question"]) for ident in wanted],
+                "kind": [kind_of[ident] for ident in wanted],
+                "question": [question_of[ident] for ident in wanted],
             },
             index=pd.Index(wanted, name="id"),
         )
@@ -323,19 +408,21 @@ def interview_step(
     costs: Mapping[str, float] | None = None,
     min_gain: float = DEFAULT_MIN_GAIN,
     explain: bool = False,
+    store: ScoreStore | None = None,
 ) -> dict[str, Any]:
-    """One step of an interview (see :meth:`Model.interview_step`)."""
+    """One step of an interview (see :meth:`Model.interview_step`); ``store`` as for :func:`next_questions_many`."""
     threshold = check_min_gain(min_gain)
-    table, triage, top, _ = next_questions_many(model, [evidence], [unknown], costs=costs)[0]
+    table, triage, top, _ = next_questions_many(model, [evidence], [unknown], costs=costs, red_flags_only=True,
+                                                store=store)[0]
     question, reason = decide(table, triage, top, threshold)
-    base = model.diagnose(evidence.present, evidence.absent, evidence.age)
+    base = model.diagnose(evidence.present, evidence.absent, evidence.age, sex=evidence.sex)
     out: dict[str, Any] = {
         "question": question,
         "should_stop": question is None,
         "reason": reason,
         "diagnosis": base.to_dict(),
         "asked": {"present": list(evidence.present), "absent": list(evidence.absent), "unknown": list(unknown),
-                  "age": evidence.age},
+                  "age": evidence.age, "sex": evidence.sex},
     }
     if question is not None:
         first = table.iloc[0]

@@ -243,6 +243,8 @@ class Model:
         present: Iterable[str] | None = None,
         absent: Iterable[str] | None = None,
         age: float | None = None,
+        *,
+        sex: str | None = None,
     ) -> pd.Series:
         """Probability that each unanswered id would be reported present, given the answers so far.
 
@@ -252,7 +254,7 @@ class Model:
 
         Parameters
         ----------
-        present, absent, age
+        present, absent, age, sex
             The answers so far, as for :meth:`diagnose`.
 
         Returns
@@ -269,7 +271,7 @@ class Model:
         """
         from ._interview import predict_findings
 
-        return predict_findings(self, self.evidence(present, absent, age))
+        return predict_findings(self, self.evidence(present, absent, age, sex=sex))
 
     def explain(
         self,
@@ -277,6 +279,8 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         cause: str | None = None,
+        *,
+        sex: str | None = None,
     ) -> Explanation:
         """Why a cause has its probability: each answer's weight of evidence, and what set the triage.
 
@@ -286,18 +290,23 @@ class Model:
             The answers, as for :meth:`diagnose`.
         cause : str, optional
             The cause to explain; the top cause by default.
+        sex : {"female", "male"}, optional
+            The sex, as for :meth:`diagnose`; when given it is an answer with its
+            own weight of evidence (row ``sex``), like the age.
 
         Returns
         -------
         Explanation
-            ``.table`` is indexed by the answered ids (and ``age``) with columns
-            ``contribution`` (weight of evidence in decibans) and ``without`` (the
-            cause's posterior without that answer), among others.
+            ``.table`` is indexed by the answered ids (and ``age`` and ``sex`` when
+            given) with columns ``contribution`` (weight of evidence in decibans)
+            and ``without`` (the cause's posterior without that answer), among others.
 
         Raises
         ------
         UnknownIdError
             An unknown id in the answers, or ``cause`` that is not a cause id.
+        InvalidSexError
+            A sex other than "female", "male" or None.
 
         Examples
         --------
@@ -307,11 +316,15 @@ class Model:
         ('dvt', 'urgent')
         >>> print(why.triage_reasons[0])
         red flag 'dvt_probable' (urgent): P(dvt) = 0.59 >= 0.15
+        >>> lump = load_model().explain(present=["pulsating_lump"], age=72, sex="male", cause="popliteal_aneurysm")
+        >>> lump.table.loc["sex", "answer"], bool(lump.table.loc["sex", "contribution"] > 0)
+        ('male', True)
         """
         from ._explain import explain
 
-        evidence = self.evidence(present, absent, age)
-        return explain(self, evidence, self.diagnose(evidence.present, evidence.absent, evidence.age), cause)
+        evidence = self.evidence(present, absent, age, sex=sex)
+        result = self.diagnose(evidence.present, evidence.absent, evidence.age, sex=evidence.sex)
+        return explain(self, evidence, result, cause)
 
     def next_questions(
         self,
@@ -319,6 +332,7 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         *,
+        sex: str | None = None,
         unknown: Iterable[str] | None = None,
         costs: Mapping[str, float] | None = None,
     ) -> pd.DataFrame:
@@ -330,9 +344,12 @@ class Model:
         settle. It is exact, from one batch of two rows per id (answered present,
         answered absent).
 
+        The sex, like the age, is an input given up front (``sex=``), not a
+        question in the ranking: see :meth:`interview_step`.
+
         Parameters
         ----------
-        present, absent, age
+        present, absent, age, sex
             The answers so far, as for :meth:`diagnose`.
         unknown : list of str, optional
             Ids already asked and answered "don't know": they are not ranked.
@@ -359,7 +376,7 @@ class Model:
         """
         from ._interview import check_unknown, next_questions
 
-        evidence = self.evidence(present, absent, age)
+        evidence = self.evidence(present, absent, age, sex=sex)
         return next_questions(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs)
 
     def interview_step(
@@ -368,6 +385,7 @@ class Model:
         absent: Iterable[str] | None = None,
         age: float | None = None,
         *,
+        sex: str | None = None,
         unknown: Iterable[str] | None = None,
         costs: Mapping[str, float] | None = None,
         min_gain: float = DEFAULT_MIN_GAIN,
@@ -380,9 +398,15 @@ class Model:
         would change the triage or the top cause, or when the best expected gain
         is below ``min_gain`` bits and no single answer could raise the triage.
 
+        The age and the sex are inputs an app collects before the first question
+        (``age=``, ``sex=``), not questions ranked by information: each is known
+        to the person for certain and asked once, and a personal question that
+        appeared at a different point in every interview would read oddly.
+        When they are unknown they are summed over at their prevalence.
+
         Parameters
         ----------
-        present, absent, age
+        present, absent, age, sex
             The answers so far, as for :meth:`diagnose`.
         unknown : list of str, optional
             Ids asked and answered "don't know"; they are not asked again.
@@ -398,9 +422,11 @@ class Model:
         -------
         dict
             ``question`` (an id, or None when the interview stops), ``should_stop``,
-            ``reason``, ``diagnosis`` (as :meth:`Diagnosis.to_dict`) and ``asked``;
-            with a question, also ``question_text``, ``kind``, ``p_present``,
-            ``gain`` and ``red_flag``.
+            ``reason``, ``diagnosis`` (as :meth:`Diagnosis.to_dict`) and ``asked``
+            (the state so far: ``present``, ``absent``, ``unknown``, ``age`` and
+            ``sex``, what a stateless app sends back with the next answer); with a
+            question, also ``question_text``, ``kind``, ``p_present``, ``gain`` and
+            ``red_flag``.
 
         Examples
         --------
@@ -411,7 +437,7 @@ class Model:
         """
         from ._interview import check_unknown, interview_step
 
-        evidence = self.evidence(present, absent, age)
+        evidence = self.evidence(present, absent, age, sex=sex)
         return interview_step(self, evidence, unknown=check_unknown(self, evidence, unknown), costs=costs,
                               min_gain=min_gain, explain=explain)
 

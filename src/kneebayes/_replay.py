@@ -2,21 +2,33 @@
 
 An oracle answers each question from the vignette: yes for an id the vignette
 reports present, no for one it reports absent, "don't know" for any other id.
-The age is given at the start when the vignette has one. The interview runs by
+The age and the sex are given at the start when the vignette has them, as an app
+collects them before the first question. The interview runs by
 :meth:`kneebayes.Model.interview_step` until it stops.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ._errors import OptionError
-from ._interview import DEFAULT_MIN_GAIN, check_min_gain, decide, next_questions_many, red_flag_questions
+from ._interview import (
+    DEFAULT_MIN_GAIN,
+    ScoreStore,
+    check_min_gain,
+    decide,
+    next_questions_many,
+    patients_frame,
+    red_flag_questions,
+)
 from ._progress import progress_bar
 from ._vocabulary import TRIAGE_LEVELS
 
@@ -44,8 +56,9 @@ class InterviewReplay:
     full_under_triage_urgent, full_under_triage : int
         Under-triage with every answer given.
     cases : pandas.DataFrame
-        One row per vignette: questions asked, answered, top cause and triage at the stop and with every answer,
-        the stopping reason and the number of red-flag questions left unasked (always 0).
+        One row per vignette: the sex given (empty when unknown), questions asked, answered, top cause and
+        triage at the stop and with every answer, the stopping reason and the number of red-flag questions
+        left unasked (always 0).
 
     Examples
     --------
@@ -77,8 +90,8 @@ class InterviewReplay:
                                               "full_under_triage_urgent", "full_under_triage")}
 
 
-def _ranked_ok(probabilities: pd.Series, acceptable: set[str]) -> tuple[bool, bool]:
-    ranked = list(probabilities.index)
+def _ranked_ok(ranked: Sequence[str], acceptable: set[str]) -> tuple[bool, bool]:
+    """Whether the top cause, and any of the top three, of causes ranked highest first is acceptable."""
     return ranked[0] in acceptable, bool(acceptable & set(ranked[:3]))
 
 
@@ -97,7 +110,9 @@ def replay_interviews(
     model : Model
         The model.
     vignettes : pandas.DataFrame or path
-        As returned by :func:`kneebayes.load_vignettes`, or a vignette file.
+        As returned by :func:`kneebayes.load_vignettes`, or a vignette file. The age, and the
+        sex when there is a ``sex`` column (``"female"``, ``"male"``, or empty or missing when
+        unknown), are given before the first question.
     split : {"tune", "heldout"}, optional
         Replay only that part; None replays all.
     min_gain : float
@@ -133,13 +148,20 @@ def replay_interviews(
     state: list[dict[str, Any]] = []
     for _, case in frame.iterrows():
         age = None if pd.isna(case["age"]) else float(case["age"])
-        state.append({"present": [], "absent": [], "unknown": [], "age": age, "reason": "",
+        sex = case["sex"] if "sex" in frame.columns else None
+        sex = None if sex is None or sex == "" or (isinstance(sex, float) and math.isnan(sex)) else sex
+        state.append({"present": [], "absent": [], "unknown": [], "age": age, "sex": sex, "reason": "",
                       "truth_present": set(case["present"]), "truth_absent": set(case["absent"])})
+    # rows already scored, by evidence: after a "don't know" the evidence is unchanged and nothing is rescored
+    store: ScoreStore = {}
     active = list(range(len(state)))
     with progress_bar(len(state), unit="interview") if progress else nullcontext(None) as update:
         while active:
-            evidences = [model.evidence(state[i]["present"], state[i]["absent"], state[i]["age"]) for i in active]
-            ranked = next_questions_many(model, evidences, [tuple(state[i]["unknown"]) for i in active])
+            evidences = [model.evidence(state[i]["present"], state[i]["absent"], state[i]["age"], sex=state[i]["sex"])
+                         for i in active]
+            store = {ev: store[ev] for ev in evidences if ev in store}  # keep only the current answers' rows
+            ranked = next_questions_many(model, evidences, [tuple(state[i]["unknown"]) for i in active],
+                                         red_flags_only=True, store=store)
             going = []
             for i, (table, triage, top, _) in zip(active, ranked, strict=True):
                 question, reason = decide(table, triage, top, threshold)
@@ -154,25 +176,31 @@ def replay_interviews(
                 st[answer].append(question)
                 going.append(i)
             active = going
+    # the diagnoses at the stop and with every answer, in one batch
+    at_stop_ev = [model.evidence(st["present"], st["absent"], st["age"], sex=st["sex"]) for st in state]
+    full_ev = [model.evidence(list(case["present"]), list(case["absent"]), st["age"], sex=st["sex"])
+               for (_, case), st in zip(frame.iterrows(), state, strict=True)]
+    scored = model.diagnose_many(patients_frame(model, at_stop_ev + full_ev))
+    posteriors = scored[list(model.causes)].to_numpy(dtype=float)
+    ranked_causes = np.array(model.causes, dtype=object)[np.argsort(-posteriors, axis=1, kind="stable")]
+    triages = scored["triage"].astype(str).tolist()
+    n = len(state)
     rows = []
-    for (ident, case), st in zip(frame.iterrows(), state, strict=True):
-        at_stop = model.diagnose(st["present"], st["absent"], st["age"])
-        full = model.diagnose(list(case["present"]), list(case["absent"]), st["age"])
+    for k, ((ident, case), st, ev) in enumerate(zip(frame.iterrows(), state, at_stop_ev, strict=True)):
         acceptable = {case["diagnosis"], *case["alternatives"]}
         want = TRIAGE_LEVELS.index(case["triage"])
-        stop_top1, stop_top3 = _ranked_ok(at_stop.probabilities, acceptable)
-        full_top1, full_top3 = _ranked_ok(full.probabilities, acceptable)
+        stop_top1, stop_top3 = _ranked_ok(ranked_causes[k], acceptable)
+        full_top1, full_top3 = _ranked_ok(ranked_causes[n + k], acceptable)
         rows.append({
-            "id": ident, "diagnosis": case["diagnosis"], "right_triage": case["triage"],
+            "id": ident, "diagnosis": case["diagnosis"], "right_triage": case["triage"], "sex": st["sex"] or "",
             "questions": len(st["present"]) + len(st["absent"]) + len(st["unknown"]),
             "answered": len(st["present"]) + len(st["absent"]),
-            "top": at_stop.top, "top1_ok": stop_top1, "top3_ok": stop_top3, "triage": at_stop.triage,
-            "under": TRIAGE_LEVELS.index(at_stop.triage) < want,
-            "full_top": full.top, "full_top1_ok": full_top1, "full_top3_ok": full_top3,
-            "full_triage": full.triage, "full_under": TRIAGE_LEVELS.index(full.triage) < want,
+            "top": ranked_causes[k][0], "top1_ok": stop_top1, "top3_ok": stop_top3, "triage": triages[k],
+            "under": TRIAGE_LEVELS.index(triages[k]) < want,
+            "full_top": ranked_causes[n + k][0], "full_top1_ok": full_top1, "full_top3_ok": full_top3,
+            "full_triage": triages[n + k], "full_under": TRIAGE_LEVELS.index(triages[n + k]) < want,
             "reason": st["reason"],
-            "red_flags_unasked": len(red_flag_questions(model, model.evidence(st["present"], st["absent"], st["age"]),
-                                                        st["unknown"])),
+            "red_flags_unasked": len(red_flag_questions(model, ev, st["unknown"])),
         })
     cases = pd.DataFrame.from_records(rows).set_index("id")
     cases["split"] = frame["split"].to_numpy() if "split" in frame.columns else ""

@@ -47,6 +47,8 @@ def predict_findings(
     present: Iterable[str] | None = None,
     absent: Iterable[str] | None = None,
     age: float | None = None,
+    *,
+    sex: str | None = None,
 ) -> pd.Series:
     """Predictive probabilities with the shipped priors; see :meth:`kneebayes.Model.predict_findings`.
 
@@ -55,7 +57,7 @@ def predict_findings(
     >>> bool(predict_findings(present=["spasm"])["sudden_onset"] > 0.5)
     True
     """
-    return shipped_model().predict_findings(present, absent, age)
+    return shipped_model().predict_findings(present, absent, age, sex=sex)
 
 
 def explain(
@@ -63,6 +65,8 @@ def explain(
     absent: Iterable[str] | None = None,
     age: float | None = None,
     cause: str | None = None,
+    *,
+    sex: str | None = None,
 ) -> Explanation:
     """Explain a diagnosis with the shipped priors; see :meth:`kneebayes.Model.explain`.
 
@@ -71,7 +75,7 @@ def explain(
     >>> explain(present=["spasm", "sudden_onset"]).cause
     'cramp'
     """
-    return shipped_model().explain(present, absent, age, cause)
+    return shipped_model().explain(present, absent, age, cause, sex=sex)
 
 
 def next_questions(
@@ -79,6 +83,7 @@ def next_questions(
     absent: Iterable[str] | None = None,
     age: float | None = None,
     *,
+    sex: str | None = None,
     unknown: Iterable[str] | None = None,
     costs: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
@@ -89,7 +94,7 @@ def next_questions(
     >>> next_questions(present=["spasm"]).index[0]
     'difficulty_breathing'
     """
-    return shipped_model().next_questions(present, absent, age, unknown=unknown, costs=costs)
+    return shipped_model().next_questions(present, absent, age, sex=sex, unknown=unknown, costs=costs)
 
 
 def interview_step(
@@ -97,6 +102,7 @@ def interview_step(
     absent: Iterable[str] | None = None,
     age: float | None = None,
     *,
+    sex: str | None = None,
     unknown: Iterable[str] | None = None,
     costs: Mapping[str, float] | None = None,
     min_gain: float = DEFAULT_MIN_GAIN,
@@ -109,8 +115,8 @@ def interview_step(
     >>> interview_step(present=["spasm"])["should_stop"]
     False
     """
-    return shipped_model().interview_step(present, absent, age, unknown=unknown, costs=costs, min_gain=min_gain,
-                                          explain=explain)
+    return shipped_model().interview_step(present, absent, age, sex=sex, unknown=unknown, costs=costs,
+                                          min_gain=min_gain, explain=explain)
 
 
 def explorer(model: Model | None = None) -> Explorer:

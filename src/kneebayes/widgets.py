@@ -11,6 +11,9 @@ Examples
 >>> explorer.set(present=["calf_swelling", "recent_immobility"], age=64)
 >>> explorer.diagnosis.triage, explorer.diagnosis.top
 ('urgent', 'dvt')
+>>> explorer.set(present=["pulsating_lump"], age=72, sex="male")
+>>> explorer.sex.value, explorer.diagnosis.sex
+('male', 'male')
 >>> "Urgent" in explorer.result.value
 True
 """
@@ -25,11 +28,14 @@ import ipywidgets as w
 
 from ._diagnosis import Diagnosis
 from ._display import DISCLAIMER
+from ._errors import ContradictoryEvidenceError
 from ._explain import Explanation
 from ._model import Model
 
 #: The three states of a question's control.
 STATES = ("unknown", "present", "absent")
+#: The three states of the sex control.
+SEXES = ("unknown", "female", "male")
 _GROUPS = (("symptom", "Symptoms"), ("red_flag", "Warning signs"), ("risk_factor", "Risk factors"))
 
 
@@ -49,6 +55,9 @@ class Explorer:
         Whether the age is given.
     age : ipywidgets.IntSlider
         The age in years.
+    sex : ipywidgets.ToggleButtons
+        The sex: ``"unknown"``, ``"female"`` or ``"male"`` (disabled when the model
+        does not model sex).
     result, explanation, question : ipywidgets.HTML
         The diagnosis (triage banner and ranked bars), the explanation of the top
         cause, and the suggested next question.
@@ -84,13 +93,17 @@ class Explorer:
         self.age = w.IntSlider(value=40, min=0, max=120, description="age", continuous_update=False)
         self.age_known.observe(self._changed, names="value")
         self.age.observe(self._changed, names="value")
+        self.sex = w.ToggleButtons(options=list(SEXES), value="unknown", description="sex",
+                                   disabled=model.parameters.sex is None, style={"button_width": "5.5em"})
+        self.sex.observe(self._changed, names="value")
         self.result = w.HTML()
         self.explanation = w.HTML()
         self.question = w.HTML()
         self.answer_buttons = {label: w.Button(description=label) for label in ("yes", "no", "don't know")}
         for label, button in self.answer_buttons.items():
             button.on_click(lambda _, answer=label: self.answer(answer))
-        controls = w.VBox([w.HBox([self.age_known, self.age], layout=w.Layout(flex="0 0 auto")), *sections],
+        inputs = w.VBox([w.HBox([self.age_known, self.age]), self.sex], layout=w.Layout(flex="0 0 auto"))
+        controls = w.VBox([inputs, *sections],
                           layout=w.Layout(width="42em", max_height="52em", overflow="auto"))
         output = w.VBox([self.result, self.question, w.HBox(list(self.answer_buttons.values())), self.explanation],
                         layout=w.Layout(width="44em"))
@@ -102,16 +115,18 @@ class Explorer:
         self.refresh()
 
     # ---- state -------------------------------------------------------------------------------
-    def evidence(self) -> tuple[list[str], list[str], float | None]:
-        """Return the answers now set: present ids, absent ids and the age (None when unknown)."""
+    def evidence(self) -> tuple[list[str], list[str], float | None, str | None]:
+        """Return the answers now set: present ids, absent ids, the age and the sex (None when unknown)."""
         present = [i for i, t in self.toggles.items() if t.value == "present"]
         absent = [i for i, t in self.toggles.items() if t.value == "absent"]
-        return present, absent, float(self.age.value) if self.age_known.value else None
+        age = float(self.age.value) if self.age_known.value else None
+        return present, absent, age, None if self.sex.value == "unknown" else str(self.sex.value)
 
-    def set(self, present: Iterable[str] = (), absent: Iterable[str] = (), age: float | None = None) -> None:
-        """Set every control at once (ids not named become unknown) and refresh the panel once."""
-        self.model.evidence(present, absent, age)  # bad ids or age are refused before anything changes
-        present, absent = set(present), set(absent)
+    def set(self, present: Iterable[str] = (), absent: Iterable[str] = (), age: float | None = None, *,
+            sex: str | None = None) -> None:
+        """Set every control at once (ids not named, and the age and sex when None, become unknown); refresh once."""
+        present, absent = list(present), list(absent)
+        self.model.evidence(present, absent, age, sex=sex)  # bad ids, age or sex are refused before any change
         self._quiet = True
         try:
             for ident, toggle in self.toggles.items():
@@ -119,6 +134,7 @@ class Explorer:
             self.age_known.value = age is not None
             if age is not None:
                 self.age.value = int(round(age))
+            self.sex.value = "unknown" if sex is None else sex
         finally:
             self._quiet = False
         self.unknown = [i for i in self.unknown if i not in present and i not in absent]
@@ -143,15 +159,28 @@ class Explorer:
             self.refresh()
 
     def refresh(self) -> None:
-        """Recompute the diagnosis, the explanation and the next question from the controls."""
-        present, absent, age = self.evidence()
+        """Recompute the diagnosis, the explanation and the next question from the controls.
+
+        Controls that contradict each other (pregnancy present with sex male) show the
+        error in place of the result, with the answer buttons off, until one is changed;
+        ``diagnosis``, ``why`` and ``step`` keep the last consistent answers.
+        """
+        present, absent, age, sex = self.evidence()
         self.unknown = [i for i in self.unknown if i not in present and i not in absent]
-        self.diagnosis = self.model.diagnose(present, absent, age)
-        self.why = self.model.explain(present, absent, age)
-        self.step = self.model.interview_step(present, absent, age, unknown=self.unknown)
+        esc = _html.escape
+        try:
+            self.model.evidence(present, absent, age, sex=sex)
+        except ContradictoryEvidenceError as err:
+            self.result.value = f"<div style='color:#c62828;margin:0.5em 0'><b>{esc(str(err))}</b></div>"
+            self.explanation.value = self.question.value = ""
+            for button in self.answer_buttons.values():
+                button.disabled = True
+            return
+        self.diagnosis = self.model.diagnose(present, absent, age, sex=sex)
+        self.why = self.model.explain(present, absent, age, sex=sex)
+        self.step = self.model.interview_step(present, absent, age, sex=sex, unknown=self.unknown)
         self.result.value = self.diagnosis._repr_html_()
         self.explanation.value = self.why._repr_html_()
-        esc = _html.escape
         if self.step["should_stop"]:
             text = f"<b>No more questions needed.</b> <small>{esc(self.step['reason'])}</small>"
         else:
@@ -168,8 +197,8 @@ class Explorer:
         display(self.panel)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
-        present, absent, age = self.evidence()
-        return (f"<kneebayes Explorer: {len(present)} present, {len(absent)} absent, age {age}; "
+        present, absent, age, sex = self.evidence()
+        return (f"<kneebayes Explorer: {len(present)} present, {len(absent)} absent, age {age}, sex {sex}; "
                 f"triage {self.diagnosis.triage}, top {self.diagnosis.top}. {DISCLAIMER}>")
 
 
