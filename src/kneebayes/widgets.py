@@ -94,7 +94,7 @@ class Explorer:
         self.age_known.observe(self._changed, names="value")
         self.age.observe(self._changed, names="value")
         self.sex = w.ToggleButtons(options=list(SEXES), value="unknown", description="sex",
-                                   disabled=model.parameters.sex is None, style={"button_width": "5.5em"})
+                                   disabled=model.parameters.sex is None, style={"button_width": "6.5em"})
         self.sex.observe(self._changed, names="value")
         self.result = w.HTML()
         self.explanation = w.HTML()
