@@ -98,8 +98,14 @@ def test_24_cause_network_equals_pyagrum() -> None:
     assert engine.method == "factored"
     ours = engine.posteriors(ev)
     assert int((ev.findings == 1).sum(axis=1).max()) >= 8
-    assert engine._factored.score(ev).fallback.any()
-    assert np.abs(ours - _pyagrum_reference(p, ev)).max() < 1e-9
+    reference = _pyagrum_reference(p, ev)
+    assert np.abs(ours - reference).max() < 1e-9
+    if engine._factored._extended:  # the guard sends some rows to extended precision, which accepts them
+        assert engine._factored.score(ev).extended.any()
+        engine._factored._extended = False  # without that stage, they go to the exact fallback
+    scores = engine._factored.score(ev)
+    assert scores.fallback.any()
+    assert np.abs(scores.posteriors - reference).max() < 1e-9
 
 
 def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,13 +114,21 @@ def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monke
     ev = sample_evidence(p, 60, max_present=4, seed=7)
     engine = FactoredEngine(p)
     monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", 0.0)
     forced = engine.score(ev)
     assert forced.fallback[(ev.findings == 1).any(axis=1)].all()
     monkeypatch.setattr(_factored, "MAX_CANCELLATION", np.inf)
     quick = engine.score(ev)
-    assert not quick.fallback.any()
+    assert not quick.fallback.any() and not quick.extended.any()
     assert np.abs(forced.posteriors - quick.posteriors).max() < 1e-10
     assert np.abs(forced.evidence / quick.evidence - 1).max() < 1e-10
+    if engine._extended:  # inclusion-exclusion in extended precision alone (where longdouble is wider than double)
+        monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)
+        monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", np.inf)
+        extended = engine.score(ev)
+        assert extended.extended[(ev.findings == 1).any(axis=1)].all() and not extended.fallback.any()
+        assert np.abs(forced.posteriors - extended.posteriors).max() < 1e-10
+        assert np.abs(forced.log_evidence - extended.log_evidence).max() < 1e-10
 
 
 def test_guard_trips_on_heavy_evidence(enumerable_model: kneebayes.Model) -> None:
@@ -169,3 +183,26 @@ def test_quickscore_terms_are_inclusion_exclusion() -> None:
         absent = (1 - p.leak) * np.prod(np.where(states.T == 1, 1 - p.q, 1.0), axis=0)
         total += weight * np.prod(1 - absent)
     assert FactoredEngine(p).score(ev).evidence[0] == pytest.approx(total, rel=1e-12)
+
+
+def test_underflowing_present_findings_are_redone_in_log_space() -> None:
+    """Present findings so improbable that ``Z`` leaves floating-point range: the fallback reruns in log space.
+
+    Leaks of 1e-50 and links scaled by 1e-25 make 12 or 15 present findings less likely than 1e-250;
+    the posteriors and log P(evidence) equal enumeration's (which has its own log-space redo).
+    """
+    p = synthetic_parameters(n_causes=8, n_risk_factors=3, n_findings=16, seed=3)
+    params = replace(p, leak=np.full_like(p.leak, 1e-50), q=p.q * 1e-25)
+    findings = np.full((3, 16), UNKNOWN, dtype=np.int8)
+    findings[0, :15] = 1
+    findings[1, 2:14] = 1
+    findings[1, 15] = 0
+    findings[2, 0] = 0  # an ordinary row beside them
+    ev = EvidenceArrays(findings, np.full((3, 3), UNKNOWN, dtype=np.int8), np.full(3, UNKNOWN, dtype=np.int64))
+    factored = ExactEngine(params, method="factored")
+    scores = factored._factored.score(ev)
+    assert scores.log_space[:2].all() and not scores.log_space[2]
+    assert (scores.log_evidence[:2] < np.log(_factored.TINY)).all()
+    enumerated = ExactEngine(params, method="enumerate")
+    assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-10
+    assert np.abs(factored.log_evidence(ev) - enumerated.log_evidence(ev)).max() < 1e-9

@@ -24,12 +24,20 @@ ratio exceeds :data:`MAX_CANCELLATION` (or a patient has more than
 :data:`MAX_QUICKSCORE` present findings) the patient is recomputed by an exact
 elimination that keeps each present finding as a full factor over its causes:
 no subtraction at all, only slower (its cost grows with the cliques the present
-findings create). Nothing here is approximate.
+findings create). Before that fallback, a patient that failed the guard is
+recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
+64-bit significand on x86): its terms' error is 2048 times smaller, so the
+guard accepts a cancellation 2048 times larger (:data:`MAX_CANCELLATION_EXTENDED`).
+Rows whose ``Z`` falls below :data:`TINY` (underflow) are redone by the
+fallback elimination in log space (:meth:`EliminationPlan.run_log`). Nothing
+here is approximate.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,8 +54,18 @@ from ._parameters import FloatArray, Parameters, cause_table
 #: With a relative error of at most ~200 ulps per term, posteriors are then within 1e-9.
 MAX_CANCELLATION = 1e4
 
+#: The same bound for inclusion-exclusion in ``numpy.longdouble`` (as many times larger as its epsilon is smaller).
+#: Where longdouble is plain double (some platforms), the extended-precision stage is skipped.
+MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / np.finfo(np.longdouble).eps)
+
 #: Patients with more present findings than this skip inclusion-exclusion (2**k rows each).
 MAX_QUICKSCORE = 12
+
+#: Below this ``Z`` a row's numbers may be subnormal: it is redone in log space.
+TINY = 1e-250
+
+#: Plans of the fallback elimination kept per structure (one per set of present findings).
+FALLBACK_PLANS = 1024
 
 #: Table entries held at once by one batched elimination (rows x entries per row); bounds memory (~128 MB).
 ENTRIES_PER_RUN = 1 << 24
@@ -67,11 +85,49 @@ class Scores:
         ``P(cause present | evidence)``.
     fallback : ndarray of bool, shape (N,)
         Patients computed by the elimination with full present-finding factors.
+    log_evidence : ndarray, shape (N,)
+        ``log P(root answers, finding answers)``, finite even where ``evidence`` underflows to 0.
+    extended : ndarray of bool, shape (N,)
+        Patients whose inclusion-exclusion was redone in extended precision (and passed the guard).
+    log_space : ndarray of bool, shape (N,)
+        Patients (among ``fallback``) whose elimination ran in log space because ``Z`` underflowed.
     """
 
     evidence: FloatArray
     posteriors: FloatArray
     fallback: npt.NDArray[np.bool_]
+    log_evidence: FloatArray
+    extended: npt.NDArray[np.bool_]
+    log_space: npt.NDArray[np.bool_]
+
+
+class PlanCache:
+    """The fallback elimination plans of one structure, keyed by the set of present findings (least recently used out).
+
+    Plans depend only on the structure, so engines of the same structure
+    (parameter variants) share one cache; it is safe to use from several threads.
+    """
+
+    def __init__(self, size: int = FALLBACK_PLANS) -> None:
+        self.size = size
+        self._plans: OrderedDict[tuple[int, ...], EliminationPlan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...]) -> EliminationPlan | None:
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+            return plan
+
+    def put(self, key: tuple[int, ...], plan: EliminationPlan) -> None:
+        with self._lock:
+            self._plans[key] = plan
+            while len(self._plans) > self.size:
+                self._plans.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._plans)
 
 
 class FactoredEngine:
@@ -97,7 +153,8 @@ class FactoredEngine:
     'bakers_cyst'
     """
 
-    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None) -> None:
+    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None,
+                 fallback_plans: PlanCache | None = None) -> None:
         self.params = params
         n_c = len(params.causes)
         #: Roots some cause depends on: -1 is the age band, others risk-factor indices.
@@ -122,9 +179,17 @@ class FactoredEngine:
         self.plan = plan if plan is not None else EliminationPlan(self.cards, scopes, batched, targets=unary)
         if self.plan.scopes != scopes:
             raise ValueError("the elimination plan given is for another structure")
-        self._log_off = np.log1p(-params.q).T  # (F, C)
-        self._log_keep = np.log1p(-params.leak)  # (F,)
-        self._fallback_plans: dict[tuple[int, ...], EliminationPlan] = {}
+        with np.errstate(divide="ignore"):  # a link or leak of 1 makes absence impossible: log 0 = -inf
+            self._log_off = np.log1p(-params.q).T  # (F, C)
+            self._log_keep = np.log1p(-params.leak)  # (F,)
+        # the extended-precision stage computes its own logs: a double's rounding would not cancel between terms
+        self._extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
+        if self._extended:
+            with np.errstate(divide="ignore"):
+                self._log_off_ext = np.log1p(-params.q.astype(np.longdouble)).T
+                self._log_keep_ext = np.log1p(-params.leak.astype(np.longdouble))
+        #: Fallback plans by set of present findings (shared with engines of the same structure).
+        self.fallback_plans = fallback_plans if fallback_plans is not None else PlanCache()
 
     # ---- one chunk ------------------------------------------------------------------
     def score(self, ev: EvidenceArrays, first_row: int = 0) -> Scores:
@@ -136,32 +201,53 @@ class FactoredEngine:
             If some patient's evidence has probability zero under the model.
         """
         n, n_c = len(ev), len(self.params.causes)
-        evidence = np.empty(n)
-        posteriors = np.empty((n, n_c))
+        log_z = np.full(n, -np.inf)
+        posteriors = np.zeros((n, n_c))
         present = ev.findings == 1
+        absent = ev.findings == 0
         n_present = present.sum(axis=1)
-        log_absent = (ev.findings == 0).astype(float) @ self._log_off  # (N, C)
+        log_absent = _absent_logs(absent, self._log_off)  # (N, C)
         weights = [root_weights(self.params, root, ev.age_band, ev.risk_factors) for root in self.roots]
-        fallback = n_present > MAX_QUICKSCORE
-        for rows in self._runs(n_present, fallback):
+        todo = np.ones(n, dtype=bool)  # rows not scored yet
+        extended = np.zeros(n, dtype=bool)
+        log_space = np.zeros(n, dtype=bool)
+        for rows in self._runs(n_present, n_present > MAX_QUICKSCORE):
             z, marginal, spread = self._quickscore(rows, present, log_absent, weights)
-            ok = (z > 0) & (spread <= MAX_CANCELLATION * z)
-            evidence[rows[ok]] = z[ok]
-            posteriors[rows[ok]] = marginal[ok] / z[ok, None]
-            fallback[rows[~ok]] = True
-        for key, rows in _groups(present, np.flatnonzero(fallback)):
+            ok = (z > TINY) & (spread <= MAX_CANCELLATION * z)
+            self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
+            todo[rows[ok]] = False
+        if self._extended and todo.any():  # failed the guard: inclusion-exclusion again in extended precision
+            log_absent_ext = _absent_logs(absent, self._log_off_ext)
+            left = todo & (n_present <= MAX_QUICKSCORE)
+            for rows in self._runs(n_present, ~left):
+                z, marginal, spread = self._quickscore(rows, present, log_absent_ext, weights, extended=True)
+                ok = (z > TINY) & (spread <= MAX_CANCELLATION_EXTENDED * z)
+                self._accept(rows[ok], z[ok].astype(float), marginal[ok].astype(float), log_z, posteriors)
+                todo[rows[ok]] = False
+                extended[rows[ok]] = True
+        fallback = todo.copy()
+        for key, rows in _groups(present, np.flatnonzero(todo)):
             z, marginal = self._eliminate_with_present(key, rows, log_absent, weights)
-            evidence[rows] = z
-            with np.errstate(invalid="ignore", divide="ignore"):
-                posteriors[rows] = marginal / z[:, None]
-        evidence *= np.exp((ev.findings == 0).astype(float) @ self._log_keep)  # absent findings' leak terms
-        bad = ~(evidence > 0)
+            ok = z > TINY
+            self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
+            if not ok.all():  # below floating-point range (or impossible): the same elimination in log space
+                some = rows[~ok]
+                log_space[some] = True
+                log_z[some], posteriors[some] = self._eliminate_with_present(key, some, log_absent, weights,
+                                                                             log_space=True)
+        with np.errstate(invalid="ignore"):  # absent findings' leak terms (-inf for a leak of 1)
+            log_evidence = log_z + np.where(absent, self._log_keep, 0.0).sum(axis=1)
+        bad = ~np.isfinite(log_evidence) | np.isnan(posteriors).any(axis=1)
         if bad.any():
             where = ", ".join(str(first_row + int(i)) for i in np.flatnonzero(bad)[:10])
-            raise ImpossibleEvidenceError(
-                f"the evidence of row(s) {where} has probability zero (or below floating-point range) under this model"
-            )
-        return Scores(evidence, np.clip(posteriors, 0.0, 1.0), fallback)
+            raise ImpossibleEvidenceError(f"the evidence of row(s) {where} has probability zero under this model")
+        return Scores(np.exp(log_evidence), np.clip(posteriors, 0.0, 1.0), fallback, log_evidence, extended, log_space)
+
+    @staticmethod
+    def _accept(rows: IntArray, z: FloatArray, marginal: FloatArray, log_z: FloatArray,
+                posteriors: FloatArray) -> None:
+        log_z[rows] = np.log(z)
+        posteriors[rows] = marginal / z[:, None]
 
     def _runs(self, n_present: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[IntArray]:
         """Patients in groups of equal present count, each group at most ROWS_PER_RUN rows."""
@@ -172,27 +258,35 @@ class FactoredEngine:
                 yield rows[start:start + per_run]
 
     def _quickscore(
-        self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray]
+        self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray],
+        *, extended: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Inclusion-exclusion for patients with the same number k of present findings.
 
         Returns, per patient, the signed sum ``Z``, the signed sums of each cause's
-        marginal, and the sum of the terms' absolute values.
+        marginal, and the sum of the terms' absolute values. With ``extended``, the
+        terms are computed in ``numpy.longdouble`` (``log_absent`` must be too).
         """
+        log_off, log_keep = (self._log_off_ext, self._log_keep_ext) if extended else (self._log_off, self._log_keep)
+        tables: list[FloatArray] = [t.astype(np.longdouble) for t in self.tables] if extended else self.tables
         m = len(rows)
         listed = np.argsort(~present[rows], axis=1, kind="stable")
         k = int(present[rows[0]].sum())
         which = listed[:, :k]  # (m, k) present finding indices
-        bits = ((np.arange(1 << k)[:, None] >> np.arange(k)) & 1).astype(float)  # (S, k)
+        bits = ((np.arange(1 << k)[:, None] >> np.arange(k)) & 1).astype(log_off.dtype)  # (S, k)
         # per subset: the log of every cause's absent factor, and the findings' leak terms
-        log_unary = log_absent[rows][:, None, :] + np.einsum("sk,mkc->msc", bits, self._log_off[which])
-        log_leak = np.einsum("sk,mk->ms", bits, self._log_keep[which])
+        with np.errstate(invalid="ignore"):  # 0 * -inf for a link of 1: that finding is not in the subset
+            log_unary = log_absent[rows][:, None, :] + np.where(
+                bits[None, :, :, None] > 0, log_off[which][:, None, :, :], 0.0).sum(axis=2)
+            log_leak = np.where(bits[None] > 0, log_keep[which][:, None, :], 0.0).sum(axis=2)
         sign = np.where(bits.sum(axis=1) % 2 == 1, -1.0, 1.0)
         s = 1 << k
         unary = np.exp(log_unary.reshape(m * s, -1))  # (m*S, C)
         factors: list[FloatArray] = [np.repeat(w[rows], s, axis=0) for w in weights]
-        factors += self.tables
-        factors += [np.stack([np.ones(m * s), unary[:, c]], axis=1) for c in range(unary.shape[1])]
+        if extended:
+            factors = [f.astype(np.longdouble) for f in factors]
+        factors += tables
+        factors += [np.stack([np.ones(m * s, dtype=unary.dtype), unary[:, c]], axis=1) for c in range(unary.shape[1])]
         z, grads = self.plan.run(factors)
         marginal = unary * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
         term = np.exp(log_leak) * z.reshape(m, s)  # non-negative
@@ -201,11 +295,16 @@ class FactoredEngine:
                 term.sum(axis=1))
 
     def _eliminate_with_present(
-        self, key: tuple[int, ...], rows: IntArray, log_absent: FloatArray, weights: list[FloatArray]
+        self, key: tuple[int, ...], rows: IntArray, log_absent: FloatArray, weights: list[FloatArray],
+        *, log_space: bool = False,
     ) -> tuple[FloatArray, FloatArray]:
-        """Exact elimination with each present finding in ``key`` a full factor over its causes."""
+        """Exact elimination with each present finding in ``key`` a full factor over its causes.
+
+        Returns ``Z`` and each cause's unnormalised marginal per row; with ``log_space``,
+        ``log Z`` and the posteriors (computed by :meth:`EliminationPlan.run_log`).
+        """
         n_c = len(self.params.causes)
-        plan = self._fallback_plans.get(key)
+        plan = self.fallback_plans.get(key)
         extra_scopes, extra_tables = self._present_factors(key)
         if plan is None:
             base = len(self.roots) + n_c
@@ -213,18 +312,30 @@ class FactoredEngine:
                       + [(self._n_roots + c,) for c in range(n_c)] + extra_scopes)
             batched = [True] * self._n_roots + [False] * n_c + [True] * n_c + [False] * len(extra_scopes)
             plan = EliminationPlan(self.cards, scopes, batched, targets=tuple(range(base, base + n_c)))
-            self._fallback_plans[key] = plan
+            self.fallback_plans.put(key, plan)
         z = np.empty(len(rows))
         marginal = np.empty((len(rows), n_c))
         per_run = max(1, ENTRIES_PER_RUN // plan.entries_per_row)
         for start in range(0, len(rows), per_run):
             some = rows[start:start + per_run]
+            done = slice(start, start + len(some))
+            if log_space:
+                with np.errstate(divide="ignore"):
+                    factors = [np.log(w[some]) for w in weights] + [np.log(t) for t in self.tables]
+                    factors += [np.stack([np.zeros(len(some)), log_absent[some, c]], axis=1) for c in range(n_c)]
+                    factors += [np.log(t) for t in extra_tables]
+                log_z, log_grads = plan.run_log(factors)
+                log_marginal = log_absent[some] + np.stack([g[:, 1] for g in log_grads], axis=1)
+                z[done] = log_z
+                with np.errstate(invalid="ignore"):  # -inf - -inf: impossible evidence, refused by the caller
+                    marginal[done] = np.exp(log_marginal - log_z[:, None])
+                continue
             unary = np.exp(log_absent[some])
-            factors: list[FloatArray] = [w[some] for w in weights] + self.tables
+            factors = [w[some] for w in weights] + self.tables
             factors += [np.stack([np.ones(len(some)), unary[:, c]], axis=1) for c in range(n_c)]
             factors += extra_tables
-            z[start:start + len(some)], grads = plan.run(factors)
-            marginal[start:start + len(some)] = unary * np.stack([g[:, 1] for g in grads], axis=1)
+            z[done], grads = plan.run(factors)
+            marginal[done] = unary * np.stack([g[:, 1] for g in grads], axis=1)
         return z, marginal
 
     def _present_factors(self, key: tuple[int, ...]) -> tuple[list[tuple[int, ...]], list[FloatArray]]:
@@ -248,3 +359,12 @@ def _groups(present: npt.NDArray[np.bool_], rows: IntArray) -> Iterator[tuple[tu
         by_key.setdefault(tuple(int(f) for f in np.flatnonzero(present[r])), []).append(int(r))
     for key, members in by_key.items():
         yield key, np.array(members, dtype=np.int64)
+
+
+def _absent_logs(absent: npt.NDArray[np.bool_], log_off: FloatArray) -> FloatArray:
+    """``sum over absent findings f of log(1 - q_cf)`` per patient and cause (``-inf`` kept where a link is 1)."""
+    if np.isfinite(log_off).all():
+        out: FloatArray = absent.astype(log_off.dtype) @ log_off
+        return out
+    with np.errstate(invalid="ignore"):  # 0 * -inf would be NaN: sum only the absent findings' rows
+        return np.where(absent[:, :, None], log_off[None], 0.0).sum(axis=1)  # type: ignore[no-any-return]
