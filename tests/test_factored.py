@@ -85,7 +85,7 @@ def test_factored_equals_pyagrum_on_the_shipped_model(model: kneebayes.Model) ->
     assert np.abs(ExactEngine(p, method="factored").posteriors(ev) - _pyagrum_reference(p, ev)).max() < 1e-9
 
 
-def test_24_cause_network_equals_pyagrum() -> None:
+def test_24_cause_network_equals_pyagrum(monkeypatch: pytest.MonkeyPatch) -> None:
     """A synthetic network built like the shipped one, 24 causes and 20 roots, runs (no refusal) and equals pyAgrum.
 
     Findings have up to 12 parents; the patients have 1 to 8 present findings and the guard sends
@@ -100,9 +100,12 @@ def test_24_cause_network_equals_pyagrum() -> None:
     assert int((ev.findings == 1).sum(axis=1).max()) >= 8
     reference = _pyagrum_reference(p, ev)
     assert np.abs(ours - reference).max() < 1e-9
-    if engine._factored._extended:  # the guard sends some rows to extended precision, which accepts them
-        assert engine._factored.score(ev).extended.any()
-        engine._factored._extended = False  # without that stage, they go to the exact fallback
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)  # every subtraction fails the double-precision guard
+    if engine._factored._extended:  # extended precision takes those rows
+        scores = engine._factored.score(ev)
+        assert scores.extended.any() and not scores.fallback.any()
+        assert np.abs(scores.posteriors - reference).max() < 1e-9
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", 0.0)  # and then the exact fallback
     scores = engine._factored.score(ev)
     assert scores.fallback.any()
     assert np.abs(scores.posteriors - reference).max() < 1e-9
@@ -131,15 +134,25 @@ def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monke
         assert np.abs(forced.log_evidence - extended.log_evidence).max() < 1e-10
 
 
-def test_guard_trips_on_heavy_evidence(enumerable_model: kneebayes.Model) -> None:
-    """Ten present findings cancel too much in inclusion-exclusion: the guard sends such patients to the fallback."""
+def test_guard_trips_on_heavy_evidence(enumerable_model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten present findings cancel too much in inclusion-exclusion: the guard sends such patients on.
+
+    First to extended precision (where longdouble is wider than double), then, when that is not
+    enough either, to the fallback; each path equals enumeration.
+    """
     p = enumerable_model.parameters
     findings = np.full((1, len(p.findings)), UNKNOWN, dtype=np.int8)
     findings[0, :10] = 1
     ev = EvidenceArrays(findings, np.full((1, len(p.risk_factors)), UNKNOWN, dtype=np.int8), np.array([UNKNOWN]))
-    scores = FactoredEngine(p).score(ev)
+    expected = ExactEngine(p, method="enumerate").posteriors(ev)
+    engine = FactoredEngine(p)
+    scores = engine.score(ev)
+    assert scores.extended[0] or scores.fallback[0]  # double precision was not enough
+    assert np.abs(scores.posteriors - expected).max() < 1e-10
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", _factored.MAX_CANCELLATION)
+    scores = engine.score(ev)
     assert scores.fallback[0]
-    assert np.abs(scores.posteriors - ExactEngine(p, method="enumerate").posteriors(ev)).max() < 1e-10
+    assert np.abs(scores.posteriors - expected).max() < 1e-10
 
 
 def test_factored_impossible_evidence_names_the_row() -> None:
@@ -206,3 +219,30 @@ def test_underflowing_present_findings_are_redone_in_log_space() -> None:
     enumerated = ExactEngine(params, method="enumerate")
     assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-10
     assert np.abs(factored.log_evidence(ev) - enumerated.log_evidence(ev)).max() < 1e-9
+
+
+def test_each_kind_of_present_finding_equals_enumeration() -> None:
+    """Present findings with no parent (a constant), one (a unary factor), two (two non-negative terms)
+    and more (inclusion-exclusion), alone and together, equal enumeration; the first three never subtract."""
+    p = synthetic_parameters(n_causes=9, n_risk_factors=4, n_findings=6, seed=11)
+    q = p.q.copy()
+    q[:, 0] = 0.0
+    q[:, 1] = 0.0
+    q[3, 1] = 0.7
+    q[:, 2] = 0.0
+    q[[2, 5], 2] = (0.4, 0.9)
+    q[:, 3] = 0.0
+    q[[0, 4, 6, 8], 3] = (0.3, 0.6, 0.2, 0.8)
+    params = replace(p, q=q)
+    engine = FactoredEngine(params)
+    assert engine._expansion.kind[:4].tolist() == [0, 1, 2, 3]
+    rows = [[1, 1, 1, 1, -1, 0], [1, -1, -1, -1, 0, -1], [-1, 1, -1, -1, -1, 1], [-1, -1, 1, -1, 1, 0],
+            [-1, 1, 1, -1, 0, -1], [-1, -1, -1, 1, 1, 1], [0, 0, 1, 0, 1, -1]]
+    findings = np.array(rows, dtype=np.int8)
+    n = len(findings)
+    ev = EvidenceArrays(findings, np.full((n, 4), UNKNOWN, dtype=np.int8), np.full(n, UNKNOWN, dtype=np.int64))
+    scores = engine.score(ev)
+    assert not scores.fallback.any()
+    enumerated = ExactEngine(params, method="enumerate")
+    assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-12
+    assert np.abs(scores.log_evidence - enumerated.log_evidence(ev)).max() < 1e-12

@@ -40,6 +40,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -184,10 +185,8 @@ class FactoredEngine:
             self._log_keep = np.log1p(-params.leak)  # (F,)
         # the extended-precision stage computes its own logs: a double's rounding would not cancel between terms
         self._extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
-        if self._extended:
-            with np.errstate(divide="ignore"):
-                self._log_off_ext = np.log1p(-params.q.astype(np.longdouble)).T
-                self._log_keep_ext = np.log1p(-params.leak.astype(np.longdouble))
+        self._expansion = _Expansion(params, np.float64)
+        self._expansion_ext = _Expansion(params, np.longdouble) if self._extended else None
         #: Fallback plans by set of present findings (shared with engines of the same structure).
         self.fallback_plans = fallback_plans if fallback_plans is not None else PlanCache()
 
@@ -205,21 +204,23 @@ class FactoredEngine:
         posteriors = np.zeros((n, n_c))
         present = ev.findings == 1
         absent = ev.findings == 0
-        n_present = present.sum(axis=1)
         log_absent = _absent_logs(absent, self._log_off)  # (N, C)
         weights = [root_weights(self.params, root, ev.age_band, ev.risk_factors) for root in self.roots]
         todo = np.ones(n, dtype=bool)  # rows not scored yet
         extended = np.zeros(n, dtype=bool)
         log_space = np.zeros(n, dtype=bool)
-        for rows in self._runs(n_present, n_present > MAX_QUICKSCORE):
+        kinds = np.where(present, 1 + self._expansion.kind[np.newaxis, :], 0)  # 1 + each present finding's kind
+        doubling = ((kinds == 1 + _QUICKSCORE) | (kinds == 1 + _PAIR)).sum(axis=1)  # log2 of each patient's rows
+        for rows in self._runs(kinds, doubling, doubling > MAX_QUICKSCORE):
             z, marginal, spread = self._quickscore(rows, present, log_absent, weights)
             ok = (z > TINY) & (spread <= MAX_CANCELLATION * z)
             self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
             todo[rows[ok]] = False
         if self._extended and todo.any():  # failed the guard: inclusion-exclusion again in extended precision
-            log_absent_ext = _absent_logs(absent, self._log_off_ext)
-            left = todo & (n_present <= MAX_QUICKSCORE)
-            for rows in self._runs(n_present, ~left):
+            assert self._expansion_ext is not None  # built whenever self._extended
+            log_absent_ext = _absent_logs(absent, self._expansion_ext.log_off)
+            left = todo & (doubling <= MAX_QUICKSCORE)
+            for rows in self._runs(kinds, doubling, ~left):
                 z, marginal, spread = self._quickscore(rows, present, log_absent_ext, weights, extended=True)
                 ok = (z > TINY) & (spread <= MAX_CANCELLATION_EXTENDED * z)
                 self._accept(rows[ok], z[ok].astype(float), marginal[ok].astype(float), log_z, posteriors)
@@ -249,11 +250,13 @@ class FactoredEngine:
         log_z[rows] = np.log(z)
         posteriors[rows] = marginal / z[:, None]
 
-    def _runs(self, n_present: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[IntArray]:
-        """Patients in groups of equal present count, each group at most ROWS_PER_RUN rows."""
-        for k in np.unique(n_present[~skip]):
-            rows = np.flatnonzero((n_present == k) & ~skip)
-            per_run = max(1, (ENTRIES_PER_RUN // self.plan.entries_per_row) >> int(k))
+    def _runs(self, kinds: IntArray, doubling: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[IntArray]:
+        """Patients with the same number of present findings of each kind, in runs that bound memory."""
+        counts = np.stack([(kinds == 1 + kind).sum(axis=1) for kind in range(4)], axis=1)
+        code = counts @ (MAX_FINDINGS ** np.arange(4))
+        for value in np.unique(code[~skip]):
+            rows = np.flatnonzero((code == value) & ~skip)
+            per_run = max(1, (ENTRIES_PER_RUN // self.plan.entries_per_row) >> int(doubling[rows[0]]))
             for start in range(0, len(rows), per_run):
                 yield rows[start:start + per_run]
 
@@ -261,37 +264,56 @@ class FactoredEngine:
         self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray],
         *, extended: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Inclusion-exclusion for patients with the same number k of present findings.
+        """Expand the present findings of patients with as many of each kind, and sum the terms.
 
-        Returns, per patient, the signed sum ``Z``, the signed sums of each cause's
-        marginal, and the sum of the terms' absolute values. With ``extended``, the
-        terms are computed in ``numpy.longdouble`` (``log_absent`` must be too).
+        A present finding with no parent cause is its leak, a constant; with one parent, a
+        unary factor on it; with two, the sum of two terms, one per state of the first parent
+        (a unary factor on each); with more, inclusion-exclusion (two terms of opposite sign).
+        Returns, per patient, the signed sum ``Z``, the signed sums of each cause's marginal,
+        and the sum of the terms' absolute values. With ``extended``, the terms are computed in
+        ``numpy.longdouble`` (``log_absent`` must be too).
         """
-        log_off, log_keep = (self._log_off_ext, self._log_keep_ext) if extended else (self._log_off, self._log_keep)
+        ex = self._expansion_ext if extended and self._expansion_ext is not None else self._expansion
         tables: list[FloatArray] = [t.astype(np.longdouble) for t in self.tables] if extended else self.tables
-        m = len(rows)
-        listed = np.argsort(~present[rows], axis=1, kind="stable")
-        k = int(present[rows[0]].sum())
-        which = listed[:, :k]  # (m, k) present finding indices
-        bits = ((np.arange(1 << k)[:, None] >> np.arange(k)) & 1).astype(log_off.dtype)  # (S, k)
-        # per subset: the log of every cause's absent factor, and the findings' leak terms
-        with np.errstate(invalid="ignore"):  # 0 * -inf for a link of 1: that finding is not in the subset
-            log_unary = log_absent[rows][:, None, :] + np.where(
-                bits[None, :, :, None] > 0, log_off[which][:, None, :, :], 0.0).sum(axis=2)
-            log_leak = np.where(bits[None] > 0, log_keep[which][:, None, :], 0.0).sum(axis=2)
-        sign = np.where(bits.sum(axis=1) % 2 == 1, -1.0, 1.0)
+        m, n_c = len(rows), len(self.params.causes)
+        mine = present[rows]
+        kind = np.where(mine, ex.kind[None, :], -1)
+        # the findings of each kind, per patient (every patient of a run has as many of each)
+        listed = [np.argsort(kind != k, axis=1, kind="stable")[:, :int((kind[0] == k).sum())] for k in range(4)]
+        constant, single, pair, quick = listed
+        log_a = np.zeros((m, n_c), dtype=log_absent.dtype)
+        log_b = log_absent[rows].copy()
+        log_scale = ex.leak_log[constant].sum(axis=1)
+        for j in range(single.shape[1]):
+            log_a += ex.single_a[single[:, j]]
+            log_b += ex.single_b[single[:, j]]
+        k_pair, k_quick = pair.shape[1], quick.shape[1]
+        k = k_pair + k_quick
+        bits = (np.arange(1 << k)[:, None] >> np.arange(k)) & 1  # (S, k): pairs' first-parent states, then subsets
         s = 1 << k
-        unary = np.exp(log_unary.reshape(m * s, -1))  # (m*S, C)
+        log_a = np.repeat(log_a[:, None, :], s, axis=1)  # (m, S, C)
+        log_b = np.repeat(log_b[:, None, :], s, axis=1)
+        for j in range(k_pair):
+            log_a += ex.pair_a[pair[:, j]][:, bits[:, j], :]
+            log_b += ex.pair_b[pair[:, j]][:, bits[:, j], :]
+        log_leak = np.zeros((m, s), dtype=log_absent.dtype) + log_scale[:, None]
+        for j in range(k_quick):
+            chosen = bits[:, k_pair + j] > 0
+            log_b[:, chosen, :] += ex.log_off[quick[:, j]][:, None, :]
+            log_leak[:, chosen] += ex.log_keep[quick[:, j]][:, None]
+        sign = np.where(bits[:, k_pair:].sum(axis=1) % 2 == 1, -1.0, 1.0)
+        a = np.exp(log_a.reshape(m * s, n_c))
+        b = np.exp(log_b.reshape(m * s, n_c))
         factors: list[FloatArray] = [np.repeat(w[rows], s, axis=0) for w in weights]
         if extended:
             factors = [f.astype(np.longdouble) for f in factors]
         factors += tables
-        factors += [np.stack([np.ones(m * s, dtype=unary.dtype), unary[:, c]], axis=1) for c in range(unary.shape[1])]
+        factors += [np.stack([a[:, c], b[:, c]], axis=1) for c in range(n_c)]
         z, grads = self.plan.run(factors)
-        marginal = unary * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
-        term = np.exp(log_leak) * z.reshape(m, s)  # non-negative
-        signed = sign * np.exp(log_leak)
-        return ((term * sign).sum(axis=1), np.einsum("ms,msc->mc", signed, marginal.reshape(m, s, -1)),
+        marginal = b * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
+        scale = np.exp(log_leak)
+        term = scale * z.reshape(m, s)  # non-negative
+        return ((term * sign).sum(axis=1), np.einsum("ms,msc->mc", sign * scale, marginal.reshape(m, s, -1)),
                 term.sum(axis=1))
 
     def _eliminate_with_present(
@@ -350,6 +372,59 @@ class FactoredEngine:
             scopes.append(tuple(self._n_roots + c for c in linked))
             tables.append(-np.expm1(log_absent).reshape((2,) * len(linked)))
         return scopes, tables
+
+
+#: Kinds of present finding, by their number of parent causes: none, one, two, more.
+_CONSTANT, _SINGLE, _PAIR, _QUICKSCORE = 0, 1, 2, 3
+
+#: Bound on the count of present findings of one kind (a run's grouping code).
+MAX_FINDINGS = 1 << 12
+
+
+class _Expansion:
+    """Per finding, the logs of the factors its presence contributes, in one floating-point type.
+
+    ``kind[f]`` is :data:`_CONSTANT`, :data:`_SINGLE`, :data:`_PAIR` or :data:`_QUICKSCORE`.
+    ``P(f present | causes)`` is ``leak`` for no parent; ``[P(f | c absent), P(f | c present)]``
+    on its parent ``c`` (``single_a``, ``single_b``) for one; for two parents ``c1 < c2``,
+    the sum over ``c1``'s state ``j`` of an indicator on ``c1`` times ``[P(f | c1=j, c2 absent),
+    P(f | c1=j, c2 present)]`` on ``c2`` (``pair_a[f, j]``, ``pair_b[f, j]``, over all causes).
+    Every term is non-negative; only :data:`_QUICKSCORE` findings (three or more parents)
+    subtract, through ``log_off`` and ``log_keep``.
+    """
+
+    def __init__(self, params: Parameters, dtype: type) -> None:
+        q: FloatArray = params.q.astype(dtype)  # (C, F)
+        leak: FloatArray = params.leak.astype(dtype)
+        n_c, n_f = q.shape
+        with np.errstate(divide="ignore"):
+            self.log_off: FloatArray = np.log1p(-q).T  # (F, C)
+            self.log_keep: FloatArray = np.log1p(-leak)
+            self.leak_log: FloatArray = np.log(leak)
+        parents = [np.flatnonzero(params.q[:, f] > 0) for f in range(n_f)]
+        self.kind = np.array([min(len(linked), _QUICKSCORE) for linked in parents], dtype=np.int64)
+        self.single_a: FloatArray = np.zeros((n_f, n_c), dtype=dtype)
+        self.single_b: FloatArray = np.zeros((n_f, n_c), dtype=dtype)
+        self.pair_a: FloatArray = np.zeros((n_f, 2, n_c), dtype=dtype)
+        self.pair_b: FloatArray = np.zeros((n_f, 2, n_c), dtype=dtype)
+
+        def log_present(f: int, on: list[int]) -> Any:
+            """Return log P(f present | exactly the causes ``on`` of its parents present), without cancellation."""
+            with np.errstate(divide="ignore"):
+                return np.log(-np.expm1(self.log_keep[f] + sum((self.log_off[f, c] for c in on), dtype(0))))
+
+        for f, found in enumerate(parents):
+            linked = [int(c) for c in found]
+            if len(linked) == 1:
+                (c,) = linked
+                self.single_a[f, c], self.single_b[f, c] = log_present(f, []), log_present(f, [c])
+            elif len(linked) == 2:
+                c1, c2 = linked
+                for j in (0, 1):
+                    self.pair_a[f, j, c1], self.pair_b[f, j, c1] = (-np.inf, 0.0) if j else (0.0, -np.inf)
+                    first = [c1] if j else []
+                    self.pair_a[f, j, c2] = log_present(f, first)
+                    self.pair_b[f, j, c2] = log_present(f, [*first, c2])
 
 
 def _groups(present: npt.NDArray[np.bool_], rows: IntArray) -> Iterator[tuple[tuple[int, ...], IntArray]]:
