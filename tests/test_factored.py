@@ -222,8 +222,11 @@ def test_underflowing_present_findings_are_redone_in_log_space() -> None:
 
 
 def test_each_kind_of_present_finding_equals_enumeration() -> None:
-    """Present findings with no parent (a constant), one (a unary factor), two (two non-negative terms)
-    and more (inclusion-exclusion), alone and together, equal enumeration; the first three never subtract."""
+    """Present findings of every kind, alone and together, equal enumeration.
+
+    No parent gives a constant, one a unary factor, two two non-negative terms (these never
+    subtract), and three or more inclusion-exclusion.
+    """
     p = synthetic_parameters(n_causes=9, n_risk_factors=4, n_findings=6, seed=11)
     q = p.q.copy()
     q[:, 0] = 0.0
