@@ -59,8 +59,9 @@ MAX_CANCELLATION = 1e4
 #: Where longdouble is plain double (some platforms), the extended-precision stage is skipped.
 MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / np.finfo(np.longdouble).eps)
 
-#: Patients with more present findings than this skip inclusion-exclusion (2**k rows each).
-MAX_QUICKSCORE = 12
+#: Patients with more present findings of two or more parents than this (2**k rows each) go to the fallback:
+#: beyond about 7, planning and running the fallback elimination costs less than 2**k rows.
+MAX_QUICKSCORE = 7
 
 #: Below this ``Z`` a row's numbers may be subnormal: it is redone in log space.
 TINY = 1e-250
