@@ -183,8 +183,9 @@ class EliminationPlan:
         ``factors`` follow the plan's scopes; batched ones have a leading row axis of length N.
         """
         n = next(len(f) for f, b in zip(factors, self.batched, strict=True) if b)
-        values: list[Any] = [np.ascontiguousarray(np.moveaxis(f, 0, -1)) if b else f
-                                           for f, b in zip(factors, self.batched, strict=True)]
+        # rows last (np.moveaxis costs more than the transpose itself for small batches)
+        values: list[Any] = [np.ascontiguousarray(f.transpose((*range(1, f.ndim), 0))) if b else f
+                             for f, b in zip(factors, self.batched, strict=True)]
         values += [None] * len(self._steps)
         for step in self._steps:
             # one pass over the clique: every input spans a subset of it, so no pairwise order does better
@@ -210,7 +211,7 @@ class EliminationPlan:
                     grad = np.broadcast_to(np.expand_dims(grad, scope.index(step.variable)),
                                            (*[self.cards[u] for u in scope], n))
                 grads[i] = grad
-        return z, [np.moveaxis(grads[t], -1, 0) for t in self.targets]
+        return z, [grads[t].transpose((grads[t].ndim - 1, *range(grads[t].ndim - 1))) for t in self.targets]
 
     def run_log(self, log_factors: list[FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
         """:meth:`run` in log space: ``log Z`` per row and ``log dZ/dfactor`` for each target.

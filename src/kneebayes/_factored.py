@@ -67,7 +67,7 @@ MAX_QUICKSCORE = 7
 TINY = 1e-250
 
 #: Plans of the fallback elimination kept per structure (one per set of present findings).
-FALLBACK_PLANS = 1024
+FALLBACK_PLANS = 256
 
 #: Table entries held at once by one batched elimination (rows x entries per row); bounds memory (~128 MB).
 ENTRIES_PER_RUN = 1 << 24
@@ -187,7 +187,7 @@ class FactoredEngine:
         # the extended-precision stage computes its own logs: a double's rounding would not cancel between terms
         self._extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
         self._expansion = _Expansion(params, np.float64)
-        self._expansion_ext = _Expansion(params, np.longdouble) if self._extended else None
+        self._expansion_ext: _Expansion | None = None  # built on first use
         #: Fallback plans by set of present findings (shared with engines of the same structure).
         self.fallback_plans = fallback_plans if fallback_plans is not None else PlanCache()
 
@@ -218,7 +218,8 @@ class FactoredEngine:
             self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
             todo[rows[ok]] = False
         if self._extended and todo.any():  # failed the guard: inclusion-exclusion again in extended precision
-            assert self._expansion_ext is not None  # built whenever self._extended
+            if self._expansion_ext is None:
+                self._expansion_ext = _Expansion(self.params, np.longdouble)
             log_absent_ext = _absent_logs(absent, self._expansion_ext.log_off)
             left = todo & (doubling <= MAX_QUICKSCORE)
             for rows in self._runs(kinds, doubling, ~left):
