@@ -203,9 +203,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small batches (smoke test)")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the sweep timings")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="the large symptom-checker batch (default 100,000; 10,000 with --quick)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    big = 10_000 if args.quick else 100_000
+    big = args.batch if args.batch is not None else (10_000 if args.quick else 100_000)
     n_reference = 20 if args.quick else 100
 
     model = kneebayes.load_model()
@@ -215,7 +217,8 @@ def main() -> None:
     targets: list[tuple[str, str, bool]] = []
     # many present findings cost the factored engine (the 18-cause model) most: the half-answered and full
     # questionnaires are timed on smaller batches so that the whole run stays within minutes
-    sizes = {"symptom": (1000, big), "half": (1000, big // 10), "full": (200, big // 50)}
+    sizes = {"symptom": (1000, big), "half": (1000, 1000 if args.quick else 10_000),
+             "full": (200, 200 if args.quick else 2000)}
     for name, ev in workloads(p, big + n_reference + 1).items():
         small, large = sizes[name.split()[0]]
         engine = ExactEngine(p)  # a fresh engine per workload: nothing cached from another one
