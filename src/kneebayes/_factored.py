@@ -206,7 +206,7 @@ class FactoredEngine:
         present = ev.findings == 1
         absent = ev.findings == 0
         log_absent = _absent_logs(absent, self._log_off)  # (N, C)
-        weights = [root_weights(self.params, root, ev.age_band, ev.risk_factors) for root in self.roots]
+        weights = self._root_weights(ev)
         todo = np.ones(n, dtype=bool)  # rows not scored yet
         extended = np.zeros(n, dtype=bool)
         log_space = np.zeros(n, dtype=bool)
@@ -245,6 +245,17 @@ class FactoredEngine:
             where = ", ".join(str(first_row + int(i)) for i in np.flatnonzero(bad)[:10])
             raise ImpossibleEvidenceError(f"the evidence of row(s) {where} has probability zero under this model")
         return Scores(np.exp(log_evidence), np.clip(posteriors, 0.0, 1.0), fallback, log_evidence, extended, log_space)
+
+    def _root_weights(self, ev: EvidenceArrays) -> list[FloatArray]:
+        """Each root's weights per patient (as :func:`root_weights`), the binary roots in one pass."""
+        weights = [root_weights(self.params, -1, ev.age_band, ev.risk_factors)] if self.roots[:1] == (-1,) else []
+        binary = [r for r in self.roots if r >= 0]
+        state = ev.risk_factors[:, binary]
+        prevalence = self.params.rf_prevalence[binary]
+        both = np.empty((len(ev), len(binary), 2))
+        both[:, :, 0] = np.where(state == 1, 0.0, 1.0 - prevalence)
+        both[:, :, 1] = np.where(state == 0, 0.0, prevalence)
+        return weights + [both[:, j] for j in range(len(binary))]
 
     @staticmethod
     def _accept(rows: IntArray, z: FloatArray, marginal: FloatArray, log_z: FloatArray,
@@ -310,7 +321,8 @@ class FactoredEngine:
         if extended:
             factors = [f.astype(np.longdouble) for f in factors]
         factors += tables
-        factors += [np.stack([a[:, c], b[:, c]], axis=1) for c in range(n_c)]
+        both = np.stack([a, b], axis=2)  # (rows, C, 2)
+        factors += [both[:, c] for c in range(n_c)]
         z, grads = self.plan.run(factors)
         marginal = b * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
         scale = np.exp(log_leak)
