@@ -295,22 +295,31 @@ def underflowing_model(tmp_path_factory: pytest.TempPathFactory) -> Model:
     """Return a model in which every finding absent at age 80 underflows in linear space.
 
     It has the shipped model's 12 original causes, so the engine enumerates them and redoes underflowing rows
-    in log space; the 18-cause shipped model takes the factored engine (see the xfail test below).
+    in log space; the 18-cause shipped model takes the factored engine (see the test below).
     """
     folder = without_causes(kneebayes.shipped_priors_path(), tmp_path_factory.mktemp("under") / "priors",
                             ISSUE13_CAUSES)
     return _underflowing_model(folder)
 
 
-@pytest.mark.xfail(strict=True, raises=kneebayes.ImpossibleEvidenceError,
-                   reason="engine gap (reported): the factored engine, used for more than 16 causes, refuses evidence "
-                          "that underflows in linear space instead of redoing it in log space as enumeration does")
-def test_underflowing_evidence_with_the_factored_engine_stays_finite() -> None:
-    """On the 18-cause shipped model the same extreme evidence should give finite posteriors (it does not yet)."""
+def test_underflowing_evidence_with_the_factored_engine_stays_finite(underflowing_model: Model) -> None:
+    """On the 18-cause shipped model (the factored engine) the same extreme evidence gives finite posteriors.
+
+    They equal the factored engine's and the enumeration's on the 12-cause version of the same
+    extreme priors, whose enumeration redoes the row in log space independently.
+    """
     extreme = _underflowing_model()
     assert extreme._engine.method == "factored"
-    values = extreme.diagnose(absent=list(extreme.parameters.findings), age=80).probabilities.to_numpy()
-    assert np.isfinite(values).all()
+    result = extreme.diagnose(absent=list(extreme.parameters.findings), age=80)
+    values = result.probabilities.to_numpy()
+    assert np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all()
+    arrays = extreme._arrays([extreme.evidence(absent=list(extreme.parameters.findings), age=80)])
+    assert float(extreme._engine.log_evidence(arrays)[0]) < -745  # below linear range, yet finite
+    small = underflowing_model.parameters
+    arrays = underflowing_model._arrays([underflowing_model.evidence(absent=list(small.findings), age=80)])
+    factored, enumerated = ExactEngine(small, method="factored"), ExactEngine(small, method="enumerate")
+    assert np.abs(factored.posteriors(arrays) - enumerated.posteriors(arrays)).max() < 1e-10
+    assert abs(float(factored.log_evidence(arrays)[0]) - float(enumerated.log_evidence(arrays)[0])) < 1e-9
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")

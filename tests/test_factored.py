@@ -85,7 +85,7 @@ def test_factored_equals_pyagrum_on_the_shipped_model(model: kneebayes.Model) ->
     assert np.abs(ExactEngine(p, method="factored").posteriors(ev) - _pyagrum_reference(p, ev)).max() < 1e-9
 
 
-def test_24_cause_network_equals_pyagrum() -> None:
+def test_24_cause_network_equals_pyagrum(monkeypatch: pytest.MonkeyPatch) -> None:
     """A synthetic network built like the shipped one, 24 causes and 20 roots, runs (no refusal) and equals pyAgrum.
 
     Findings have up to 12 parents; the patients have 1 to 8 present findings and the guard sends
@@ -98,8 +98,17 @@ def test_24_cause_network_equals_pyagrum() -> None:
     assert engine.method == "factored"
     ours = engine.posteriors(ev)
     assert int((ev.findings == 1).sum(axis=1).max()) >= 8
-    assert engine._factored.score(ev).fallback.any()
-    assert np.abs(ours - _pyagrum_reference(p, ev)).max() < 1e-9
+    reference = _pyagrum_reference(p, ev)
+    assert np.abs(ours - reference).max() < 1e-9
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)  # every subtraction fails the double-precision guard
+    if engine._factored._extended:  # extended precision takes those rows
+        scores = engine._factored.score(ev)
+        assert scores.extended.any()
+        assert np.abs(scores.posteriors - reference).max() < 1e-9
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", 0.0)  # and then the exact fallback
+    scores = engine._factored.score(ev)
+    assert scores.fallback.any()
+    assert np.abs(scores.posteriors - reference).max() < 1e-9
 
 
 def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,24 +117,42 @@ def test_fallback_alone_and_quickscore_alone_agree(model: kneebayes.Model, monke
     ev = sample_evidence(p, 60, max_present=4, seed=7)
     engine = FactoredEngine(p)
     monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", 0.0)
     forced = engine.score(ev)
     assert forced.fallback[(ev.findings == 1).any(axis=1)].all()
     monkeypatch.setattr(_factored, "MAX_CANCELLATION", np.inf)
     quick = engine.score(ev)
-    assert not quick.fallback.any()
+    assert not quick.fallback.any() and not quick.extended.any()
     assert np.abs(forced.posteriors - quick.posteriors).max() < 1e-10
     assert np.abs(forced.evidence / quick.evidence - 1).max() < 1e-10
+    if engine._extended:  # inclusion-exclusion in extended precision alone (where longdouble is wider than double)
+        monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)
+        monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", np.inf)
+        extended = engine.score(ev)
+        assert extended.extended[(ev.findings == 1).any(axis=1)].all() and not extended.fallback.any()
+        assert np.abs(forced.posteriors - extended.posteriors).max() < 1e-10
+        assert np.abs(forced.log_evidence - extended.log_evidence).max() < 1e-10
 
 
-def test_guard_trips_on_heavy_evidence(enumerable_model: kneebayes.Model) -> None:
-    """Ten present findings cancel too much in inclusion-exclusion: the guard sends such patients to the fallback."""
+def test_guard_trips_on_heavy_evidence(enumerable_model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten present findings cancel too much in inclusion-exclusion: the guard sends such patients on.
+
+    First to extended precision (where longdouble is wider than double), then, when that is not
+    enough either, to the fallback; each path equals enumeration.
+    """
     p = enumerable_model.parameters
     findings = np.full((1, len(p.findings)), UNKNOWN, dtype=np.int8)
     findings[0, :10] = 1
     ev = EvidenceArrays(findings, np.full((1, len(p.risk_factors)), UNKNOWN, dtype=np.int8), np.array([UNKNOWN]))
-    scores = FactoredEngine(p).score(ev)
+    expected = ExactEngine(p, method="enumerate").posteriors(ev)
+    engine = FactoredEngine(p)
+    scores = engine.score(ev)
+    assert scores.extended[0] or scores.fallback[0]  # double precision was not enough
+    assert np.abs(scores.posteriors - expected).max() < 1e-10
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", _factored.MAX_CANCELLATION)
+    scores = engine.score(ev)
     assert scores.fallback[0]
-    assert np.abs(scores.posteriors - ExactEngine(p, method="enumerate").posteriors(ev)).max() < 1e-10
+    assert np.abs(scores.posteriors - expected).max() < 1e-10
 
 
 def test_factored_impossible_evidence_names_the_row() -> None:
@@ -169,3 +196,56 @@ def test_quickscore_terms_are_inclusion_exclusion() -> None:
         absent = (1 - p.leak) * np.prod(np.where(states.T == 1, 1 - p.q, 1.0), axis=0)
         total += weight * np.prod(1 - absent)
     assert FactoredEngine(p).score(ev).evidence[0] == pytest.approx(total, rel=1e-12)
+
+
+def test_underflowing_present_findings_are_redone_in_log_space() -> None:
+    """Present findings so improbable that ``Z`` leaves floating-point range: the fallback reruns in log space.
+
+    Leaks of 1e-50 and links scaled by 1e-25 make 12 or 15 present findings less likely than 1e-250;
+    the posteriors and log P(evidence) equal enumeration's (which has its own log-space redo).
+    """
+    p = synthetic_parameters(n_causes=8, n_risk_factors=3, n_findings=16, seed=3)
+    params = replace(p, leak=np.full_like(p.leak, 1e-50), q=p.q * 1e-25)
+    findings = np.full((3, 16), UNKNOWN, dtype=np.int8)
+    findings[0, :15] = 1
+    findings[1, 2:14] = 1
+    findings[1, 15] = 0
+    findings[2, 0] = 0  # an ordinary row beside them
+    ev = EvidenceArrays(findings, np.full((3, 3), UNKNOWN, dtype=np.int8), np.full(3, UNKNOWN, dtype=np.int64))
+    factored = ExactEngine(params, method="factored")
+    scores = factored._factored.score(ev)
+    assert scores.log_space[:2].all() and not scores.log_space[2]
+    assert (scores.log_evidence[:2] < np.log(_factored.TINY)).all()
+    enumerated = ExactEngine(params, method="enumerate")
+    assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-10
+    assert np.abs(factored.log_evidence(ev) - enumerated.log_evidence(ev)).max() < 1e-9
+
+
+def test_each_kind_of_present_finding_equals_enumeration() -> None:
+    """Present findings of every kind, alone and together, equal enumeration.
+
+    No parent gives a constant, one a unary factor, two two non-negative terms (these never
+    subtract), and three or more inclusion-exclusion.
+    """
+    p = synthetic_parameters(n_causes=9, n_risk_factors=4, n_findings=6, seed=11)
+    q = p.q.copy()
+    q[:, 0] = 0.0
+    q[:, 1] = 0.0
+    q[3, 1] = 0.7
+    q[:, 2] = 0.0
+    q[[2, 5], 2] = (0.4, 0.9)
+    q[:, 3] = 0.0
+    q[[0, 4, 6, 8], 3] = (0.3, 0.6, 0.2, 0.8)
+    params = replace(p, q=q)
+    engine = FactoredEngine(params)
+    assert engine._expansion.kind[:4].tolist() == [0, 1, 2, 3]
+    rows = [[1, 1, 1, 1, -1, 0], [1, -1, -1, -1, 0, -1], [-1, 1, -1, -1, -1, 1], [-1, -1, 1, -1, 1, 0],
+            [-1, 1, 1, -1, 0, -1], [-1, -1, -1, 1, 1, 1], [0, 0, 1, 0, 1, -1]]
+    findings = np.array(rows, dtype=np.int8)
+    n = len(findings)
+    ev = EvidenceArrays(findings, np.full((n, 4), UNKNOWN, dtype=np.int8), np.full(n, UNKNOWN, dtype=np.int64))
+    scores = engine.score(ev)
+    assert not scores.fallback.any()
+    enumerated = ExactEngine(params, method="enumerate")
+    assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-12
+    assert np.abs(scores.log_evidence - enumerated.log_evidence(ev)).max() < 1e-12

@@ -13,9 +13,8 @@ Examples
 'bakers_cyst'
 """
 
-import importlib.metadata as _metadata
+import typing as _typing
 
-from . import analysis as analysis  # the researcher's bench: kneebayes.analysis.diff after `import kneebayes`
 from ._diagnosis import Diagnosis
 from ._errors import (
     ContradictoryEvidenceError,
@@ -44,10 +43,28 @@ from ._rule import RedFlagRule
 from ._shipped import diagnose, explain, explorer, interview_step, next_questions, predict_findings
 from ._vocabulary import TRIAGE_LEVELS
 
-try:
-    __version__ = _metadata.version("kneebayes")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-    __version__ = "0+unknown"
+if _typing.TYPE_CHECKING:
+    from . import analysis as analysis  # the researcher's bench: kneebayes.analysis.diff after `import kneebayes`
+
+    __version__: str
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """Import ``analysis`` and look up ``__version__`` on first use: both cost start-up time otherwise."""
+    if name == "analysis":
+        import importlib
+
+        return importlib.import_module(".analysis", __name__)
+    if name == "__version__":
+        import importlib.metadata
+
+        try:
+            version = importlib.metadata.version("kneebayes")
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+            version = "0+unknown"
+        globals()["__version__"] = version
+        return version
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "TRIAGE_LEVELS",

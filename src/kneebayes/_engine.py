@@ -123,7 +123,10 @@ class ExactEngine:
         self.n_configurations = 1 << n_c
         self._like = like if like is not None and like.method == method else None
         if method == "factored":
-            self._factored = FactoredEngine(params, plan=None if self._like is None else self._like._factored.plan)
+            like_factored = None if self._like is None else self._like._factored
+            self._factored = FactoredEngine(params, plan=None if like_factored is None else like_factored.plan,
+                                            fallback_plans=None if like_factored is None
+                                            else like_factored.fallback_plans)
             self._roots = self._factored.roots
             return
         self._network = network(params)
@@ -265,7 +268,7 @@ class ExactEngine:
         for start in range(0, len(ev), chunk_size):
             part = ev.chunk(start, min(start + chunk_size, len(ev)))
             if self.method == "factored":
-                out[start:start + len(part)] = np.log(self._factored.score(part, start).evidence)
+                out[start:start + len(part)] = self._factored.score(part, start).log_evidence
                 continue
             with np.errstate(divide="ignore"):
                 logits = np.log(self.prior(part)) + self.log_likelihood(part)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -190,6 +189,8 @@ def _bif(nodes: list[Node], name: str) -> str:
 
 
 def _xmlbif(nodes: list[Node], name: str) -> str:
+    import xml.etree.ElementTree as ET  # only when exporting: it costs start-up time
+
     root = ET.Element("BIF", VERSION="0.3")
     network = ET.SubElement(root, "NETWORK")
     ET.SubElement(network, "NAME").text = name
@@ -279,6 +280,8 @@ def _xdsl(nodes: list[Node], name: str, *, noisy_or: bool) -> str:
     nodes = _present_first(_parents_first(nodes))
     labels = [n.label for n in nodes]
     use_labels = len(set(labels)) == len(labels)
+    import xml.etree.ElementTree as ET  # only when exporting: it costs start-up time
+
     root = ET.Element("smile", version="1.0", id=name, numsamples="10000", discsamples="10000")
     elements = ET.SubElement(root, "nodes")
     for n in nodes:

@@ -24,14 +24,23 @@ ratio exceeds :data:`MAX_CANCELLATION` (or a patient has more than
 :data:`MAX_QUICKSCORE` present findings) the patient is recomputed by an exact
 elimination that keeps each present finding as a full factor over its causes:
 no subtraction at all, only slower (its cost grows with the cliques the present
-findings create). Nothing here is approximate.
+findings create). Before that fallback, a patient that failed the guard is
+recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
+64-bit significand on x86): its terms' error is 2048 times smaller, so the
+guard accepts a cancellation 2048 times larger (:data:`MAX_CANCELLATION_EXTENDED`).
+Rows whose ``Z`` falls below :data:`TINY` (underflow) are redone by the
+fallback elimination in log space (:meth:`EliminationPlan.run_log`). Nothing
+here is approximate.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,8 +55,19 @@ from ._parameters import FloatArray, Parameters, cause_table
 #: With a relative error of at most ~200 ulps per term, posteriors are then within 1e-9.
 MAX_CANCELLATION = 1e4
 
-#: Patients with more present findings than this skip inclusion-exclusion (2**k rows each).
-MAX_QUICKSCORE = 12
+#: The same bound for inclusion-exclusion in ``numpy.longdouble`` (as many times larger as its epsilon is smaller).
+#: Where longdouble is plain double (some platforms), the extended-precision stage is skipped.
+MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / np.finfo(np.longdouble).eps)
+
+#: Patients with more present findings of two or more parents than this (2**k rows each) go to the fallback:
+#: beyond about 7, planning and running the fallback elimination costs less than 2**k rows.
+MAX_QUICKSCORE = 7
+
+#: Below this ``Z`` a row's numbers may be subnormal: it is redone in log space.
+TINY = 1e-250
+
+#: Plans of the fallback elimination kept per structure (one per set of present findings).
+FALLBACK_PLANS = 256
 
 #: Table entries held at once by one batched elimination (rows x entries per row); bounds memory (~128 MB).
 ENTRIES_PER_RUN = 1 << 24
@@ -67,11 +87,49 @@ class Scores:
         ``P(cause present | evidence)``.
     fallback : ndarray of bool, shape (N,)
         Patients computed by the elimination with full present-finding factors.
+    log_evidence : ndarray, shape (N,)
+        ``log P(root answers, finding answers)``, finite even where ``evidence`` underflows to 0.
+    extended : ndarray of bool, shape (N,)
+        Patients whose inclusion-exclusion was redone in extended precision (and passed the guard).
+    log_space : ndarray of bool, shape (N,)
+        Patients (among ``fallback``) whose elimination ran in log space because ``Z`` underflowed.
     """
 
     evidence: FloatArray
     posteriors: FloatArray
     fallback: npt.NDArray[np.bool_]
+    log_evidence: FloatArray
+    extended: npt.NDArray[np.bool_]
+    log_space: npt.NDArray[np.bool_]
+
+
+class PlanCache:
+    """The fallback elimination plans of one structure, keyed by the set of present findings (least recently used out).
+
+    Plans depend only on the structure, so engines of the same structure
+    (parameter variants) share one cache; it is safe to use from several threads.
+    """
+
+    def __init__(self, size: int = FALLBACK_PLANS) -> None:
+        self.size = size
+        self._plans: OrderedDict[tuple[int, ...], EliminationPlan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...]) -> EliminationPlan | None:
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+            return plan
+
+    def put(self, key: tuple[int, ...], plan: EliminationPlan) -> None:
+        with self._lock:
+            self._plans[key] = plan
+            while len(self._plans) > self.size:
+                self._plans.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._plans)
 
 
 class FactoredEngine:
@@ -97,7 +155,8 @@ class FactoredEngine:
     'bakers_cyst'
     """
 
-    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None) -> None:
+    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None,
+                 fallback_plans: PlanCache | None = None) -> None:
         self.params = params
         n_c = len(params.causes)
         #: Roots some cause depends on: -1 is the age band, others risk-factor indices.
@@ -122,9 +181,15 @@ class FactoredEngine:
         self.plan = plan if plan is not None else EliminationPlan(self.cards, scopes, batched, targets=unary)
         if self.plan.scopes != scopes:
             raise ValueError("the elimination plan given is for another structure")
-        self._log_off = np.log1p(-params.q).T  # (F, C)
-        self._log_keep = np.log1p(-params.leak)  # (F,)
-        self._fallback_plans: dict[tuple[int, ...], EliminationPlan] = {}
+        with np.errstate(divide="ignore"):  # a link or leak of 1 makes absence impossible: log 0 = -inf
+            self._log_off = np.log1p(-params.q).T  # (F, C)
+            self._log_keep = np.log1p(-params.leak)  # (F,)
+        # the extended-precision stage computes its own logs: a double's rounding would not cancel between terms
+        self._extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
+        self._expansion = _Expansion(params, np.float64)
+        self._expansion_ext: _Expansion | None = None  # built on first use
+        #: Fallback plans by set of present findings (shared with engines of the same structure).
+        self.fallback_plans = fallback_plans if fallback_plans is not None else PlanCache()
 
     # ---- one chunk ------------------------------------------------------------------
     def score(self, ev: EvidenceArrays, first_row: int = 0) -> Scores:
@@ -136,76 +201,146 @@ class FactoredEngine:
             If some patient's evidence has probability zero under the model.
         """
         n, n_c = len(ev), len(self.params.causes)
-        evidence = np.empty(n)
-        posteriors = np.empty((n, n_c))
+        log_z = np.full(n, -np.inf)
+        posteriors = np.zeros((n, n_c))
         present = ev.findings == 1
-        n_present = present.sum(axis=1)
-        log_absent = (ev.findings == 0).astype(float) @ self._log_off  # (N, C)
-        weights = [root_weights(self.params, root, ev.age_band, ev.risk_factors) for root in self.roots]
-        fallback = n_present > MAX_QUICKSCORE
-        for rows in self._runs(n_present, fallback):
+        absent = ev.findings == 0
+        log_absent = _absent_logs(absent, self._log_off)  # (N, C)
+        weights = self._root_weights(ev)
+        todo = np.ones(n, dtype=bool)  # rows not scored yet
+        extended = np.zeros(n, dtype=bool)
+        log_space = np.zeros(n, dtype=bool)
+        kinds = np.where(present, 1 + self._expansion.kind[np.newaxis, :], 0)  # 1 + each present finding's kind
+        doubling = ((kinds == 1 + _QUICKSCORE) | (kinds == 1 + _PAIR)).sum(axis=1)  # log2 of each patient's rows
+        for rows in self._runs(kinds, doubling, doubling > MAX_QUICKSCORE):
             z, marginal, spread = self._quickscore(rows, present, log_absent, weights)
-            ok = (z > 0) & (spread <= MAX_CANCELLATION * z)
-            evidence[rows[ok]] = z[ok]
-            posteriors[rows[ok]] = marginal[ok] / z[ok, None]
-            fallback[rows[~ok]] = True
-        for key, rows in _groups(present, np.flatnonzero(fallback)):
+            ok = (z > TINY) & (spread <= MAX_CANCELLATION * z)
+            self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
+            todo[rows[ok]] = False
+        if self._extended and todo.any():  # failed the guard: inclusion-exclusion again in extended precision
+            if self._expansion_ext is None:
+                self._expansion_ext = _Expansion(self.params, np.longdouble)
+            log_absent_ext = _absent_logs(absent, self._expansion_ext.log_off)
+            left = todo & (doubling <= MAX_QUICKSCORE)
+            for rows in self._runs(kinds, doubling, ~left):
+                z, marginal, spread = self._quickscore(rows, present, log_absent_ext, weights, extended=True)
+                ok = (z > TINY) & (spread <= MAX_CANCELLATION_EXTENDED * z)
+                self._accept(rows[ok], z[ok].astype(float), marginal[ok].astype(float), log_z, posteriors)
+                todo[rows[ok]] = False
+                extended[rows[ok]] = True
+        fallback = todo.copy()
+        for key, rows in _groups(present, np.flatnonzero(todo)):
             z, marginal = self._eliminate_with_present(key, rows, log_absent, weights)
-            evidence[rows] = z
-            with np.errstate(invalid="ignore", divide="ignore"):
-                posteriors[rows] = marginal / z[:, None]
-        evidence *= np.exp((ev.findings == 0).astype(float) @ self._log_keep)  # absent findings' leak terms
-        bad = ~(evidence > 0)
+            ok = z > TINY
+            self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
+            if not ok.all():  # below floating-point range (or impossible): the same elimination in log space
+                some = rows[~ok]
+                log_space[some] = True
+                log_z[some], posteriors[some] = self._eliminate_with_present(key, some, log_absent, weights,
+                                                                             log_space=True)
+        with np.errstate(invalid="ignore"):  # absent findings' leak terms (-inf for a leak of 1)
+            log_evidence = log_z + np.where(absent, self._log_keep, 0.0).sum(axis=1)
+        bad = ~np.isfinite(log_evidence) | np.isnan(posteriors).any(axis=1)
         if bad.any():
             where = ", ".join(str(first_row + int(i)) for i in np.flatnonzero(bad)[:10])
-            raise ImpossibleEvidenceError(
-                f"the evidence of row(s) {where} has probability zero (or below floating-point range) under this model"
-            )
-        return Scores(evidence, np.clip(posteriors, 0.0, 1.0), fallback)
+            raise ImpossibleEvidenceError(f"the evidence of row(s) {where} has probability zero under this model")
+        return Scores(np.exp(log_evidence), np.clip(posteriors, 0.0, 1.0), fallback, log_evidence, extended, log_space)
 
-    def _runs(self, n_present: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[IntArray]:
-        """Patients in groups of equal present count, each group at most ROWS_PER_RUN rows."""
-        for k in np.unique(n_present[~skip]):
-            rows = np.flatnonzero((n_present == k) & ~skip)
-            per_run = max(1, (ENTRIES_PER_RUN // self.plan.entries_per_row) >> int(k))
+    def _root_weights(self, ev: EvidenceArrays) -> list[FloatArray]:
+        """Each root's weights per patient (as :func:`root_weights`), the binary roots in one pass."""
+        weights = [root_weights(self.params, -1, ev.age_band, ev.risk_factors)] if self.roots[:1] == (-1,) else []
+        binary = [r for r in self.roots if r >= 0]
+        state = ev.risk_factors[:, binary]
+        prevalence = self.params.rf_prevalence[binary]
+        both = np.empty((len(ev), len(binary), 2))
+        both[:, :, 0] = np.where(state == 1, 0.0, 1.0 - prevalence)
+        both[:, :, 1] = np.where(state == 0, 0.0, prevalence)
+        return weights + [both[:, j] for j in range(len(binary))]
+
+    @staticmethod
+    def _accept(rows: IntArray, z: FloatArray, marginal: FloatArray, log_z: FloatArray,
+                posteriors: FloatArray) -> None:
+        log_z[rows] = np.log(z)
+        posteriors[rows] = marginal / z[:, None]
+
+    def _runs(self, kinds: IntArray, doubling: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[IntArray]:
+        """Patients with the same number of present findings of each kind, in runs that bound memory."""
+        counts = np.stack([(kinds == 1 + kind).sum(axis=1) for kind in range(4)], axis=1)
+        code = counts @ (MAX_FINDINGS ** np.arange(4))
+        for value in np.unique(code[~skip]):
+            rows = np.flatnonzero((code == value) & ~skip)
+            per_run = max(1, (ENTRIES_PER_RUN // self.plan.entries_per_row) >> int(doubling[rows[0]]))
             for start in range(0, len(rows), per_run):
                 yield rows[start:start + per_run]
 
     def _quickscore(
-        self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray]
+        self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray],
+        *, extended: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Inclusion-exclusion for patients with the same number k of present findings.
+        """Expand the present findings of patients with as many of each kind, and sum the terms.
 
-        Returns, per patient, the signed sum ``Z``, the signed sums of each cause's
-        marginal, and the sum of the terms' absolute values.
+        A present finding with no parent cause is its leak, a constant; with one parent, a
+        unary factor on it; with two, the sum of two terms, one per state of the first parent
+        (a unary factor on each); with more, inclusion-exclusion (two terms of opposite sign).
+        Returns, per patient, the signed sum ``Z``, the signed sums of each cause's marginal,
+        and the sum of the terms' absolute values. With ``extended``, the terms are computed in
+        ``numpy.longdouble`` (``log_absent`` must be too).
         """
-        m = len(rows)
-        listed = np.argsort(~present[rows], axis=1, kind="stable")
-        k = int(present[rows[0]].sum())
-        which = listed[:, :k]  # (m, k) present finding indices
-        bits = ((np.arange(1 << k)[:, None] >> np.arange(k)) & 1).astype(float)  # (S, k)
-        # per subset: the log of every cause's absent factor, and the findings' leak terms
-        log_unary = log_absent[rows][:, None, :] + np.einsum("sk,mkc->msc", bits, self._log_off[which])
-        log_leak = np.einsum("sk,mk->ms", bits, self._log_keep[which])
-        sign = np.where(bits.sum(axis=1) % 2 == 1, -1.0, 1.0)
+        ex = self._expansion_ext if extended and self._expansion_ext is not None else self._expansion
+        tables: list[FloatArray] = [t.astype(np.longdouble) for t in self.tables] if extended else self.tables
+        m, n_c = len(rows), len(self.params.causes)
+        mine = present[rows]
+        kind = np.where(mine, ex.kind[None, :], -1)
+        # the findings of each kind, per patient (every patient of a run has as many of each)
+        listed = [np.argsort(kind != k, axis=1, kind="stable")[:, :int((kind[0] == k).sum())] for k in range(4)]
+        constant, single, pair, quick = listed
+        log_a = np.zeros((m, n_c), dtype=log_absent.dtype)
+        log_b = log_absent[rows].copy()
+        log_scale = ex.leak_log[constant].sum(axis=1)
+        for j in range(single.shape[1]):
+            log_a += ex.single_a[single[:, j]]
+            log_b += ex.single_b[single[:, j]]
+        k_pair, k_quick = pair.shape[1], quick.shape[1]
+        k = k_pair + k_quick
+        bits = (np.arange(1 << k)[:, None] >> np.arange(k)) & 1  # (S, k): pairs' first-parent states, then subsets
         s = 1 << k
-        unary = np.exp(log_unary.reshape(m * s, -1))  # (m*S, C)
+        log_a = np.repeat(log_a[:, None, :], s, axis=1)  # (m, S, C)
+        log_b = np.repeat(log_b[:, None, :], s, axis=1)
+        for j in range(k_pair):
+            log_a += ex.pair_a[pair[:, j]][:, bits[:, j], :]
+            log_b += ex.pair_b[pair[:, j]][:, bits[:, j], :]
+        log_leak = np.zeros((m, s), dtype=log_absent.dtype) + log_scale[:, None]
+        for j in range(k_quick):
+            chosen = bits[:, k_pair + j] > 0
+            log_b[:, chosen, :] += ex.log_off[quick[:, j]][:, None, :]
+            log_leak[:, chosen] += ex.log_keep[quick[:, j]][:, None]
+        sign = np.where(bits[:, k_pair:].sum(axis=1) % 2 == 1, -1.0, 1.0)
+        a = np.exp(log_a.reshape(m * s, n_c))
+        b = np.exp(log_b.reshape(m * s, n_c))
         factors: list[FloatArray] = [np.repeat(w[rows], s, axis=0) for w in weights]
-        factors += self.tables
-        factors += [np.stack([np.ones(m * s), unary[:, c]], axis=1) for c in range(unary.shape[1])]
+        if extended:
+            factors = [f.astype(np.longdouble) for f in factors]
+        factors += tables
+        both = np.stack([a, b], axis=2)  # (rows, C, 2)
+        factors += [both[:, c] for c in range(n_c)]
         z, grads = self.plan.run(factors)
-        marginal = unary * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
-        term = np.exp(log_leak) * z.reshape(m, s)  # non-negative
-        signed = sign * np.exp(log_leak)
-        return ((term * sign).sum(axis=1), np.einsum("ms,msc->mc", signed, marginal.reshape(m, s, -1)),
+        marginal = b * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
+        scale = np.exp(log_leak)
+        term = scale * z.reshape(m, s)  # non-negative
+        return ((term * sign).sum(axis=1), np.einsum("ms,msc->mc", sign * scale, marginal.reshape(m, s, -1)),
                 term.sum(axis=1))
 
     def _eliminate_with_present(
-        self, key: tuple[int, ...], rows: IntArray, log_absent: FloatArray, weights: list[FloatArray]
+        self, key: tuple[int, ...], rows: IntArray, log_absent: FloatArray, weights: list[FloatArray],
+        *, log_space: bool = False,
     ) -> tuple[FloatArray, FloatArray]:
-        """Exact elimination with each present finding in ``key`` a full factor over its causes."""
+        """Exact elimination with each present finding in ``key`` a full factor over its causes.
+
+        Returns ``Z`` and each cause's unnormalised marginal per row; with ``log_space``,
+        ``log Z`` and the posteriors (computed by :meth:`EliminationPlan.run_log`).
+        """
         n_c = len(self.params.causes)
-        plan = self._fallback_plans.get(key)
+        plan = self.fallback_plans.get(key)
         extra_scopes, extra_tables = self._present_factors(key)
         if plan is None:
             base = len(self.roots) + n_c
@@ -213,18 +348,30 @@ class FactoredEngine:
                       + [(self._n_roots + c,) for c in range(n_c)] + extra_scopes)
             batched = [True] * self._n_roots + [False] * n_c + [True] * n_c + [False] * len(extra_scopes)
             plan = EliminationPlan(self.cards, scopes, batched, targets=tuple(range(base, base + n_c)))
-            self._fallback_plans[key] = plan
+            self.fallback_plans.put(key, plan)
         z = np.empty(len(rows))
         marginal = np.empty((len(rows), n_c))
         per_run = max(1, ENTRIES_PER_RUN // plan.entries_per_row)
         for start in range(0, len(rows), per_run):
             some = rows[start:start + per_run]
+            done = slice(start, start + len(some))
+            if log_space:
+                with np.errstate(divide="ignore"):
+                    factors = [np.log(w[some]) for w in weights] + [np.log(t) for t in self.tables]
+                    factors += [np.stack([np.zeros(len(some)), log_absent[some, c]], axis=1) for c in range(n_c)]
+                    factors += [np.log(t) for t in extra_tables]
+                log_z, log_grads = plan.run_log(factors)
+                log_marginal = log_absent[some] + np.stack([g[:, 1] for g in log_grads], axis=1)
+                z[done] = log_z
+                with np.errstate(invalid="ignore"):  # -inf - -inf: impossible evidence, refused by the caller
+                    marginal[done] = np.exp(log_marginal - log_z[:, None])
+                continue
             unary = np.exp(log_absent[some])
-            factors: list[FloatArray] = [w[some] for w in weights] + self.tables
+            factors = [w[some] for w in weights] + self.tables
             factors += [np.stack([np.ones(len(some)), unary[:, c]], axis=1) for c in range(n_c)]
             factors += extra_tables
-            z[start:start + len(some)], grads = plan.run(factors)
-            marginal[start:start + len(some)] = unary * np.stack([g[:, 1] for g in grads], axis=1)
+            z[done], grads = plan.run(factors)
+            marginal[done] = unary * np.stack([g[:, 1] for g in grads], axis=1)
         return z, marginal
 
     def _present_factors(self, key: tuple[int, ...]) -> tuple[list[tuple[int, ...]], list[FloatArray]]:
@@ -241,6 +388,59 @@ class FactoredEngine:
         return scopes, tables
 
 
+#: Kinds of present finding, by their number of parent causes: none, one, two, more.
+_CONSTANT, _SINGLE, _PAIR, _QUICKSCORE = 0, 1, 2, 3
+
+#: Bound on the count of present findings of one kind (a run's grouping code).
+MAX_FINDINGS = 1 << 12
+
+
+class _Expansion:
+    """Per finding, the logs of the factors its presence contributes, in one floating-point type.
+
+    ``kind[f]`` is :data:`_CONSTANT`, :data:`_SINGLE`, :data:`_PAIR` or :data:`_QUICKSCORE`.
+    ``P(f present | causes)`` is ``leak`` for no parent; ``[P(f | c absent), P(f | c present)]``
+    on its parent ``c`` (``single_a``, ``single_b``) for one; for two parents ``c1 < c2``,
+    the sum over ``c1``'s state ``j`` of an indicator on ``c1`` times ``[P(f | c1=j, c2 absent),
+    P(f | c1=j, c2 present)]`` on ``c2`` (``pair_a[f, j]``, ``pair_b[f, j]``, over all causes).
+    Every term is non-negative; only :data:`_QUICKSCORE` findings (three or more parents)
+    subtract, through ``log_off`` and ``log_keep``.
+    """
+
+    def __init__(self, params: Parameters, dtype: type) -> None:
+        q: FloatArray = params.q.astype(dtype)  # (C, F)
+        leak: FloatArray = params.leak.astype(dtype)
+        n_c, n_f = q.shape
+        with np.errstate(divide="ignore"):
+            self.log_off: FloatArray = np.log1p(-q).T  # (F, C)
+            self.log_keep: FloatArray = np.log1p(-leak)
+            self.leak_log: FloatArray = np.log(leak)
+        parents = [np.flatnonzero(params.q[:, f] > 0) for f in range(n_f)]
+        self.kind = np.array([min(len(linked), _QUICKSCORE) for linked in parents], dtype=np.int64)
+        self.single_a: FloatArray = np.zeros((n_f, n_c), dtype=dtype)
+        self.single_b: FloatArray = np.zeros((n_f, n_c), dtype=dtype)
+        self.pair_a: FloatArray = np.zeros((n_f, 2, n_c), dtype=dtype)
+        self.pair_b: FloatArray = np.zeros((n_f, 2, n_c), dtype=dtype)
+
+        def log_present(f: int, on: list[int]) -> Any:
+            """Return log P(f present | exactly the causes ``on`` of its parents present), without cancellation."""
+            with np.errstate(divide="ignore"):
+                return np.log(-np.expm1(self.log_keep[f] + sum((self.log_off[f, c] for c in on), dtype(0))))
+
+        for f, found in enumerate(parents):
+            linked = [int(c) for c in found]
+            if len(linked) == 1:
+                (c,) = linked
+                self.single_a[f, c], self.single_b[f, c] = log_present(f, []), log_present(f, [c])
+            elif len(linked) == 2:
+                c1, c2 = linked
+                for j in (0, 1):
+                    self.pair_a[f, j, c1], self.pair_b[f, j, c1] = (-np.inf, 0.0) if j else (0.0, -np.inf)
+                    first = [c1] if j else []
+                    self.pair_a[f, j, c2] = log_present(f, first)
+                    self.pair_b[f, j, c2] = log_present(f, [*first, c2])
+
+
 def _groups(present: npt.NDArray[np.bool_], rows: IntArray) -> Iterator[tuple[tuple[int, ...], IntArray]]:
     """Rows grouped by their set of present findings."""
     by_key: dict[tuple[int, ...], list[int]] = {}
@@ -248,3 +448,12 @@ def _groups(present: npt.NDArray[np.bool_], rows: IntArray) -> Iterator[tuple[tu
         by_key.setdefault(tuple(int(f) for f in np.flatnonzero(present[r])), []).append(int(r))
     for key, members in by_key.items():
         yield key, np.array(members, dtype=np.int64)
+
+
+def _absent_logs(absent: npt.NDArray[np.bool_], log_off: FloatArray) -> FloatArray:
+    """``sum over absent findings f of log(1 - q_cf)`` per patient and cause (``-inf`` kept where a link is 1)."""
+    if np.isfinite(log_off).all():
+        out: FloatArray = absent.astype(log_off.dtype) @ log_off
+        return out
+    with np.errstate(invalid="ignore"):  # 0 * -inf would be NaN: sum only the absent findings' rows
+        return np.where(absent[:, :, None], log_off[None], 0.0).sum(axis=1)  # type: ignore[no-any-return]

@@ -9,7 +9,6 @@ standard error, never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
 import sys
@@ -30,12 +29,27 @@ class _Parser(argparse.ArgumentParser):
 
 def _version() -> str:
     """Return the installed distribution's version, else the package's own ``__version__``."""
+    import importlib.metadata  # only for --version: it costs start-up time
+
     try:
         return importlib.metadata.version("kneebayes")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
         from . import __version__
 
         return __version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: look the version up only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(f"kneebayes {_version()}\n")
+        parser.exit()
 
 
 def _years(text: str) -> float:
@@ -72,7 +86,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kneebayes", description="Probabilistic diagnosis of pain behind the knee. " + DISCLAIMER,
                      epilog="Exit codes: 0 success, 2 bad input or unreadable file, 130 interrupted. "
                             "Run 'kneebayes COMMAND --help' for a command's options and an example.")
-    parser.add_argument("--version", action="version", version=f"kneebayes {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     raw = argparse.RawDescriptionHelpFormatter
