@@ -213,3 +213,15 @@ def test_replay_gives_the_vignettes_sex(model: kneebayes.Model) -> None:
     assert unknown.cases.loc["lump", "full_triage"] == without.triage
     with pytest.raises(kneebayes.InvalidSexError, match="did you mean 'male'"):
         kneebayes.replay_interviews(model, _case("mael"))
+
+
+def test_cli_re_asks_an_age_that_is_not_a_number_of_years(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Text and an age above 120 are asked again; the age finally given is the one used."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("old\n130\n72\nm\nq\n"))
+    code, out, err = run(["interview", "--present", "pulsating_lump", "--absent", "fever"], capsys)
+    assert code == 0, err
+    assert out.count("How old are you") == 3
+    assert out.count("please give a number of years between 0 and 120") == 2
+    expected = model.diagnose(*LUMP, sex="male")
+    assert f"Triage: {expected.triage}" in out and f"{float(expected.probabilities[expected.top]):.3f}" in out

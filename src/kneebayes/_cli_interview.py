@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO, TypeVar
 
 from ._display import DISCLAIMER
+
+T = TypeVar("T")
 
 ANSWERS = {
     "y": "yes", "yes": "yes", "n": "no", "no": "no", "?": "unknown", "d": "unknown", "dk": "unknown",
@@ -66,13 +69,13 @@ def _read(stream: TextIO) -> str | None:
     return line.strip().lower()
 
 
-def _ask_age(stream: TextIO) -> tuple[float | None, bool]:
-    """Ask the age until it is valid or skipped; return it and whether input ended."""
-    from ._errors import InvalidAgeError
-    from ._evidence import check_age
+def _ask(stream: TextIO, question: str, parse: Callable[[str], T | None], retry: str) -> tuple[T | None, bool]:
+    """Ask ``question`` until ``parse`` accepts the answer or it is skipped; return it and whether input ended.
 
+    ``parse`` returns the value, or None (or raises ValueError) for an answer to ask again.
+    """
     while True:
-        print("How old are you, in years? (? if you prefer not to say) ", end="", flush=True)
+        print(question, end="", flush=True)
         line = _read(stream)
         if line is None:
             print()
@@ -80,9 +83,20 @@ def _ask_age(stream: TextIO) -> tuple[float | None, bool]:
         if line in ("?", "", "skip"):
             return None, False
         try:
-            return check_age(float(line)), False
-        except (ValueError, InvalidAgeError):
-            print("  please give a number of years between 0 and 120, or ?")
+            value = parse(line)
+        except ValueError:  # InvalidAgeError is a ValueError too
+            value = None
+        if value is not None:
+            return value, False
+        print(retry)
+
+
+def _ask_age(stream: TextIO) -> tuple[float | None, bool]:
+    """Ask the age until it is valid or skipped; return it and whether input ended."""
+    from ._evidence import check_age
+
+    return _ask(stream, "How old are you, in years? (? if you prefer not to say) ",
+                lambda line: check_age(float(line)), "  please give a number of years between 0 and 120, or ?")
 
 
 SEX_ANSWERS = {"f": "female", "female": "female", "w": "female", "woman": "female",
@@ -91,17 +105,8 @@ SEX_ANSWERS = {"f": "female", "female": "female", "w": "female", "woman": "femal
 
 def _ask_sex(stream: TextIO) -> tuple[str | None, bool]:
     """Ask the sex until it is given or skipped; return it and whether input ended."""
-    while True:
-        print("What is your sex: female or male? (f / m, ? if you prefer not to say) ", end="", flush=True)
-        line = _read(stream)
-        if line is None:
-            print()
-            return None, True
-        if line in ("?", "", "skip"):
-            return None, False
-        if line in SEX_ANSWERS:
-            return SEX_ANSWERS[line], False
-        print("  please answer f (female) or m (male), or ?")
+    return _ask(stream, "What is your sex: female or male? (f / m, ? if you prefer not to say) ",
+                SEX_ANSWERS.get, "  please answer f (female) or m (male), or ?")
 
 
 def _running(diagnosis: dict[str, Any]) -> str:
