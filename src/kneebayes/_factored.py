@@ -58,8 +58,14 @@ MAX_CANCELLATION = 1e4
 MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / np.finfo(np.longdouble).eps)
 
 #: Patients with more present findings of two or more parents than this (2**k rows each) go to the fallback:
-#: beyond about 7, planning and running the fallback elimination costs less than 2**k rows.
-MAX_QUICKSCORE = 7
+#: with the findings as chains, beyond 4 it costs less than 2**k rows (measured on the 18-cause model with full
+#: and half-answered questionnaires at batch 200: 7 -> 4 took them from 6,800 and 3,400 to 1,600 and 2,400 µs).
+MAX_QUICKSCORE = 4
+
+#: Patients beyond :data:`MAX_QUICKSCORE` who answered the same roots share the padded fallback network
+#: (one plan for all sets of present findings) when at least this many are scored together; fewer have a
+#: plan each, for their own set (its planning costs about as much as 8 rows of the padded network).
+PAD_FROM = 16
 
 #: Below this ``Z`` a row's numbers may be subnormal: it is redone in log space.
 TINY = 1e-250
@@ -155,6 +161,8 @@ class FactoredEngine:
         self._expansion_ext: _Expansion | None = None  # built on first use
         #: The roots and each cause's parents: the fallback's plans (:func:`chain_plan`, cached) are keyed by it.
         self.structure = Structure.of(params)
+        #: The findings with two or more parent causes (each a chain in the padded network).
+        self._chainable = tuple(int(f) for f in np.flatnonzero(self._expansion.kind >= _PAIR))
         if self.structure.roots != self.roots:
             raise AssertionError("the fallback's network orders the roots otherwise")  # pragma: no cover
 
@@ -198,20 +206,26 @@ class FactoredEngine:
         fallback = todo.copy()
         if todo.any():
             answers = self.structure.answers(ev)
-            for answered, which, rows in _fallback_groups(answers >= 0, present & (self._expansion.kind >= _PAIR),
-                                                          np.flatnonzero(todo)):
-                z, marginal, log_scale = self._eliminate_with_present(answered, which, rows, answers, present,
-                                                                      log_absent, weights)
-                ok = z > TINY
-                self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
-                log_z[rows[ok]] += log_scale[ok]
-                if not ok.all():  # below floating-point range (or impossible): the same elimination in log space
-                    keep = ~ok
-                    some = rows[keep]
-                    log_space[some] = True
-                    raw, posteriors[some], _ = self._eliminate_with_present(answered, which, some, answers, present,
-                                                                            log_absent, weights, log_space=True)
-                    log_z[some] = raw + log_scale[keep]
+            chained = present & (self._expansion.kind >= _PAIR)
+            many = doubling > MAX_QUICKSCORE  # the padded network, all sets of present findings in one plan
+            masks, mask_of, count = np.unique(answers[many] >= 0, axis=0, return_inverse=True, return_counts=True)
+            many[np.flatnonzero(many)[count[np.asarray(mask_of).reshape(-1)] < PAD_FROM]] = False
+            chained[many] = False
+            for answered, own, group in _fallback_groups(answers >= 0, chained, np.flatnonzero(todo)):
+                for which, rows in ((None, group[many[group]]), (own, group[~many[group]])):
+                    if not len(rows):
+                        continue
+                    z, marginal, log_scale = self._eliminate_with_present(answered, which, rows, answers, present,
+                                                                          log_absent, weights)
+                    ok = z > TINY
+                    self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
+                    log_z[rows[ok]] += log_scale[ok]
+                    if not ok.all():  # below floating-point range (or impossible): the same elimination in log space
+                        some = rows[~ok]
+                        log_space[some] = True
+                        raw, posteriors[some], _ = self._eliminate_with_present(
+                            answered, which, some, answers, present, log_absent, weights, log_space=True)
+                        log_z[some] = raw + log_scale[~ok]
         with np.errstate(invalid="ignore"):  # absent findings' leak terms (-inf for a leak of 1)
             log_evidence = log_z + np.where(absent, self._log_keep, 0.0).sum(axis=1)
         bad = ~np.isfinite(log_evidence) | np.isnan(posteriors).any(axis=1)
@@ -305,11 +319,16 @@ class FactoredEngine:
                 term.sum(axis=1))
 
     def _eliminate_with_present(
-        self, answered: tuple[bool, ...], which: tuple[int, ...], rows: IntArray, answers: IntArray,
+        self, answered: tuple[bool, ...], which: tuple[int, ...] | None, rows: IntArray, answers: IntArray,
         present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray],
         *, log_space: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Exact elimination with each present finding in ``which`` (two or more parents) a chain of factors.
+
+        With ``which`` None, every finding of two or more parents has its chain, and
+        each row's chain of a finding it did not report present sums to 1 whatever
+        the causes: one plan for every set of present findings (no planning per
+        patient, all rows in one batch), at the cost of the largest network.
 
         Roots marked ``answered`` are sliced out of the causes' tables (their weights
         become a constant per row); present findings with one parent are unary factors
@@ -319,12 +338,14 @@ class FactoredEngine:
         :meth:`EliminationPlan.run_log`).
         """
         ex, n_c = self._expansion, len(self.params.causes)
-        linked = tuple(tuple(int(c) for c in np.flatnonzero(self.params.q[:, f] > 0)) for f in which)
+        padded = which is None
+        chained = self._chainable if which is None else which
+        linked = tuple(tuple(int(c) for c in np.flatnonzero(self.params.q[:, f] > 0)) for f in chained)
         network = chain_plan(self.structure, answered, linked)
         mine = present[rows]
         lone = mine & (ex.kind == _SINGLE)[None, :]
-        log_a = lone.astype(float) @ ex.single_a
-        log_b = log_absent[rows] + lone.astype(float) @ ex.single_b
+        log_a = _absent_logs(lone, ex.single_a)  # (rows, C): the sum of the chosen findings' rows, -inf kept
+        log_b = log_absent[rows] + _absent_logs(lone, ex.single_b)
         with np.errstate(invalid="ignore"):  # a leak of 0 (log -inf) on a finding absent here: 0 * -inf
             log_scale = np.where(mine & (ex.kind == _CONSTANT)[None, :], ex.leak_log[None, :], 0.0).sum(axis=1)
         for i, a in enumerate(answered):
@@ -346,9 +367,20 @@ class FactoredEngine:
                 else:
                     head.append(np.broadcast_to(table, (m, *table.shape)))
             chains: list[FloatArray] = []
-            for f, causes in zip(which, linked, strict=True):
-                chains += chain_factors(np.full(m, self._log_keep[f]),
-                                        np.broadcast_to(self._log_off[f, list(causes)], (m, len(causes))))
+            for f, causes in zip(chained, linked, strict=True):
+                links = chain_factors(np.full(m, self._log_keep[f]),
+                                      np.broadcast_to(self._log_off[f, list(causes)], (m, len(causes))))
+                if padded:  # where f is not present, factors whose chain sums to 1 (y stays 0; the last is all 1)
+                    off = ~present[some, f]
+                    for j, factor in enumerate(links):
+                        factor[off] = 0.0
+                        if j == len(links) - 1:
+                            factor[off] = 1.0
+                        elif j == 0:
+                            factor[off, :, 0] = 1.0
+                        else:
+                            factor[off, 0, :, 0] = 1.0
+                chains += links
             log_unary = np.stack([log_a[done], log_b[done]], axis=2)  # (m, C, 2)
             if log_space:
                 with np.errstate(divide="ignore"):

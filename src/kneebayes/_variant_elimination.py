@@ -19,7 +19,7 @@ patient instead of patients alone:
   model's, or the numbers of a finding the patient answered. Every other pair
   takes the model's own posteriors for that patient, computed once.
 * A patient whose own Quickscore fails the precision guard, who has more than
-  :data:`~kneebayes._factored.MAX_QUICKSCORE` present findings, or who is
+  :data:`MAX_QUICKSCORE` present findings, or who is
   scored under many variants and costs less that way, keeps each present
   finding whole as a chain of small factors (see :func:`_plan`): one row per
   pair instead of ``2**k``, and no subtraction at all.
@@ -39,11 +39,15 @@ import numpy.typing as npt
 from ._batch import UNKNOWN, EvidenceArrays
 from ._chains import Network, Structure, chain_factors, chain_plan
 from ._errors import ImpossibleEvidenceError
-from ._factored import ENTRIES_PER_RUN, MAX_CANCELLATION, MAX_QUICKSCORE
+from ._factored import ENTRIES_PER_RUN, MAX_CANCELLATION
 from ._parameters import FloatArray
 from ._variants import Variants, _cause_table
 
 IntArray = npt.NDArray[np.int64]
+
+#: Patients with more present findings than this keep them whole as chains (the value the model's own engine
+#: used before its padded fallback; not re-measured for many variants).
+MAX_QUICKSCORE = 7
 
 #: Patients scored under at least this many variants may keep their present findings whole (see ``_cheaper_as_chains``).
 CHAIN_FROM = 64
