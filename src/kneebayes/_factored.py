@@ -21,10 +21,14 @@ far smaller than the terms. Each term is a sum of non-negative products, so it
 carries a relative error of a few hundred ulps at most, and a posterior's
 absolute error is at most ``2 * (sum of |terms| / |sum|) * that error``. When the
 ratio exceeds :data:`MAX_CANCELLATION` (or a patient has more than
-:data:`MAX_QUICKSCORE` present findings) the patient is recomputed by an exact
-elimination that keeps each present finding as a full factor over its causes:
-no subtraction at all, only slower (its cost grows with the cliques the present
-findings create). Before that fallback, a patient that failed the guard is
+:data:`MAX_QUICKSCORE` present findings of two or more parents) the patient is
+recomputed by an exact elimination that keeps each such present finding whole as
+a chain of small non-negative factors, the answered roots sliced out
+(:mod:`kneebayes._chains`): no subtraction at all. Patients beyond
+:data:`MAX_QUICKSCORE` who answered the same roots, :data:`PAD_FROM` or more in
+a batch, share one padded network (every such finding chained, a chain summing
+to 1 where the finding is not present), so they need no plan of their own.
+Before that fallback, a patient that failed the guard is
 recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
 64-bit significand on x86): its terms' error is 2048 times smaller, so the
 guard accepts a cancellation 2048 times larger (:data:`MAX_CANCELLATION_EXTENDED`).
