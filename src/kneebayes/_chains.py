@@ -107,6 +107,17 @@ def chain_factors(log_keep: FloatArray, log_off: FloatArray) -> list[FloatArray]
 
     ``log_keep`` is ``log(1 - leak)`` (rows,) and ``log_off`` ``log(1 - q)`` of
     each linked cause in chain order (rows, m).
+
+    Examples
+    --------
+    A leak of 0.1 and two causes with links 0.5 and 0.8: summed over ``y_1``, the
+    chain is the noisy-OR ``P(present | x_1, x_2)``.
+
+    >>> import numpy as np
+    >>> first, last = chain_factors(np.log([0.9]), np.log([[0.5, 0.2]]))
+    >>> table = np.einsum("nay,nyb->nab", first, last)[0]  # axes: x_1, x_2
+    >>> bool(np.allclose(table, [[0.1, 1 - 0.9 * 0.2], [1 - 0.9 * 0.5, 1 - 0.9 * 0.5 * 0.2]]))
+    True
     """
     rows, m = log_off.shape
     if m == 0:
