@@ -91,7 +91,7 @@ class Scores:
     posteriors : ndarray, shape (N, C)
         ``P(cause present | evidence)``.
     fallback : ndarray of bool, shape (N,)
-        Patients computed by the elimination with full present-finding factors.
+        Patients computed by the exact elimination with present findings as chains (no Quickscore).
     log_evidence : ndarray, shape (N,)
         ``log P(root answers, finding answers)``, finite even where ``evidence`` underflows to 0.
     extended : ndarray of bool, shape (N,)
