@@ -198,12 +198,15 @@ def test_quickscore_terms_are_inclusion_exclusion() -> None:
     assert FactoredEngine(p).score(ev).evidence[0] == pytest.approx(total, rel=1e-12)
 
 
-def test_underflowing_present_findings_are_redone_in_log_space() -> None:
+@pytest.mark.parametrize("pad_from", [1, 10**9])
+def test_underflowing_present_findings_are_redone_in_log_space(pad_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Present findings so improbable that ``Z`` leaves floating-point range: the fallback reruns in log space.
 
     Leaks of 1e-50 and links scaled by 1e-25 make 12 or 15 present findings less likely than 1e-250;
-    the posteriors and log P(evidence) equal enumeration's (which has its own log-space redo).
+    the posteriors and log P(evidence) equal enumeration's (which has its own log-space redo), in the
+    padded network (``pad_from`` 1) and in each patient's own.
     """
+    monkeypatch.setattr(_factored, "PAD_FROM", pad_from)
     p = synthetic_parameters(n_causes=8, n_risk_factors=3, n_findings=16, seed=3)
     params = replace(p, leak=np.full_like(p.leak, 1e-50), q=p.q * 1e-25)
     findings = np.full((3, 16), UNKNOWN, dtype=np.int8)
@@ -249,3 +252,45 @@ def test_each_kind_of_present_finding_equals_enumeration() -> None:
     enumerated = ExactEngine(params, method="enumerate")
     assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-12
     assert np.abs(scores.log_evidence - enumerated.log_evidence(ev)).max() < 1e-12
+
+
+@pytest.mark.parametrize("pad_from", [1, 10**9])
+def test_chain_fallback_equals_enumeration_on_random_patients(
+    enumerable_model: kneebayes.Model, pad_from: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every patient through the chain fallback, in the padded network and in its own, equals enumeration.
+
+    Enumeration sums the full noisy-OR of each present finding over all ``2**12`` cause
+    configurations: the independent reference for chains of factors. Patients answer the
+    roots at random (the answered ones are sliced out), so groups of several sets of
+    answered roots meet in one batch.
+    """
+    p = enumerable_model.parameters
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION", 0.0)  # every Quickscore fails its guard: the fallback
+    monkeypatch.setattr(_factored, "MAX_CANCELLATION_EXTENDED", 0.0)
+    monkeypatch.setattr(_factored, "MAX_QUICKSCORE", 0)
+    monkeypatch.setattr(_factored, "PAD_FROM", pad_from)
+    ev = sample_evidence(p, 80, max_present=12, answer_rate=0.7, age_rate=0.5, seed=21)
+    factored = ExactEngine(p, method="factored")
+    scores = factored._factored.score(ev)
+    assert scores.fallback[(ev.findings == 1).any(axis=1)].all()
+    assert len(np.unique(ev.risk_factors >= 0, axis=0)) > 3  # several sets of answered roots
+    enumerated = ExactEngine(p, method="enumerate")
+    assert np.abs(scores.posteriors - enumerated.posteriors(ev)).max() < 1e-10
+    assert np.abs(factored.log_evidence(ev) - enumerated.log_evidence(ev)).max() < 1e-10
+
+
+def test_full_questionnaires_equal_pyagrum(model: kneebayes.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full questionnaires on the shipped 18-cause model (every id and the age answered) equal pyAgrum to 1e-9.
+
+    With many present findings they go to the padded chain network (one plan for the batch);
+    with it disabled, each to its own plan: both equal pyAgrum's LazyPropagation.
+    """
+    p = model.parameters
+    ev = sample_evidence(p, 6, max_present=len(p.findings), answer_rate=1.0, age_rate=1.0, seed=8)
+    reference = _pyagrum_reference(p, ev)
+    for pad_from in (1, 10**9):
+        monkeypatch.setattr(_factored, "PAD_FROM", pad_from)
+        scores = ExactEngine(p)._factored.score(ev)
+        assert scores.fallback.sum() >= 3
+        assert np.abs(scores.posteriors - reference).max() < 1e-9

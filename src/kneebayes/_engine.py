@@ -124,9 +124,7 @@ class ExactEngine:
         self._like = like if like is not None and like.method == method else None
         if method == "factored":
             like_factored = None if self._like is None else self._like._factored
-            self._factored = FactoredEngine(params, plan=None if like_factored is None else like_factored.plan,
-                                            fallback_plans=None if like_factored is None
-                                            else like_factored.fallback_plans)
+            self._factored = FactoredEngine(params, plan=None if like_factored is None else like_factored.plan)
             self._roots = self._factored.roots
             return
         self._network = network(params)

@@ -21,10 +21,14 @@ far smaller than the terms. Each term is a sum of non-negative products, so it
 carries a relative error of a few hundred ulps at most, and a posterior's
 absolute error is at most ``2 * (sum of |terms| / |sum|) * that error``. When the
 ratio exceeds :data:`MAX_CANCELLATION` (or a patient has more than
-:data:`MAX_QUICKSCORE` present findings) the patient is recomputed by an exact
-elimination that keeps each present finding as a full factor over its causes:
-no subtraction at all, only slower (its cost grows with the cliques the present
-findings create). Before that fallback, a patient that failed the guard is
+:data:`MAX_QUICKSCORE` present findings of two or more parents) the patient is
+recomputed by an exact elimination that keeps each such present finding whole as
+a chain of small non-negative factors, the answered roots sliced out
+(:mod:`kneebayes._chains`): no subtraction at all. Patients beyond
+:data:`MAX_QUICKSCORE` who answered the same roots, :data:`PAD_FROM` or more in
+a batch, share one padded network (every such finding chained, a chain summing
+to 1 where the finding is not present), so they need no plan of their own.
+Before that fallback, a patient that failed the guard is
 recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
 64-bit significand on x86): its terms' error is 2048 times smaller, so the
 guard accepts a cancellation 2048 times larger (:data:`MAX_CANCELLATION_EXTENDED`).
@@ -35,9 +39,6 @@ here is approximate.
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import EvidenceArrays
+from ._chains import Structure, chain_factors, chain_plan
 from ._contraction import root_weights
 from ._elimination import EliminationPlan
 from ._errors import ImpossibleEvidenceError
@@ -60,14 +62,17 @@ MAX_CANCELLATION = 1e4
 MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / np.finfo(np.longdouble).eps)
 
 #: Patients with more present findings of two or more parents than this (2**k rows each) go to the fallback:
-#: beyond about 7, planning and running the fallback elimination costs less than 2**k rows.
-MAX_QUICKSCORE = 7
+#: with the findings as chains, beyond 4 it costs less than 2**k rows (measured on the 18-cause model with full
+#: and half-answered questionnaires at batch 200: 7 -> 4 took them from 6,800 and 3,400 to 1,600 and 2,400 µs).
+MAX_QUICKSCORE = 4
+
+#: Patients beyond :data:`MAX_QUICKSCORE` who answered the same roots share the padded fallback network
+#: (one plan for all sets of present findings) when at least this many are scored together; fewer have a
+#: plan each, for their own set (its planning costs about as much as 8 rows of the padded network).
+PAD_FROM = 16
 
 #: Below this ``Z`` a row's numbers may be subnormal: it is redone in log space.
 TINY = 1e-250
-
-#: Plans of the fallback elimination kept per structure (one per set of present findings).
-FALLBACK_PLANS = 256
 
 #: Table entries held at once by one batched elimination (rows x entries per row); bounds memory (~128 MB).
 ENTRIES_PER_RUN = 1 << 24
@@ -86,7 +91,7 @@ class Scores:
     posteriors : ndarray, shape (N, C)
         ``P(cause present | evidence)``.
     fallback : ndarray of bool, shape (N,)
-        Patients computed by the elimination with full present-finding factors.
+        Patients computed by the exact elimination with present findings as chains (no Quickscore).
     log_evidence : ndarray, shape (N,)
         ``log P(root answers, finding answers)``, finite even where ``evidence`` underflows to 0.
     extended : ndarray of bool, shape (N,)
@@ -101,35 +106,6 @@ class Scores:
     log_evidence: FloatArray
     extended: npt.NDArray[np.bool_]
     log_space: npt.NDArray[np.bool_]
-
-
-class PlanCache:
-    """The fallback elimination plans of one structure, keyed by the set of present findings (least recently used out).
-
-    Plans depend only on the structure, so engines of the same structure
-    (parameter variants) share one cache; it is safe to use from several threads.
-    """
-
-    def __init__(self, size: int = FALLBACK_PLANS) -> None:
-        self.size = size
-        self._plans: OrderedDict[tuple[int, ...], EliminationPlan] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, ...]) -> EliminationPlan | None:
-        with self._lock:
-            plan = self._plans.get(key)
-            if plan is not None:
-                self._plans.move_to_end(key)
-            return plan
-
-    def put(self, key: tuple[int, ...], plan: EliminationPlan) -> None:
-        with self._lock:
-            self._plans[key] = plan
-            while len(self._plans) > self.size:
-                self._plans.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._plans)
 
 
 class FactoredEngine:
@@ -155,8 +131,7 @@ class FactoredEngine:
     'bakers_cyst'
     """
 
-    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None,
-                 fallback_plans: PlanCache | None = None) -> None:
+    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None) -> None:
         self.params = params
         n_c = len(params.causes)
         #: Roots some cause depends on: -1 is the age band, others risk-factor indices.
@@ -188,8 +163,12 @@ class FactoredEngine:
         self._extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
         self._expansion = _Expansion(params, np.float64)
         self._expansion_ext: _Expansion | None = None  # built on first use
-        #: Fallback plans by set of present findings (shared with engines of the same structure).
-        self.fallback_plans = fallback_plans if fallback_plans is not None else PlanCache()
+        #: The roots and each cause's parents: the fallback's plans (:func:`chain_plan`, cached) are keyed by it.
+        self.structure = Structure.of(params)
+        #: The findings with two or more parent causes (each a chain in the padded network).
+        self._chainable = tuple(int(f) for f in np.flatnonzero(self._expansion.kind >= _PAIR))
+        if self.structure.roots != self.roots:
+            raise AssertionError("the fallback's network orders the roots otherwise")  # pragma: no cover
 
     # ---- one chunk ------------------------------------------------------------------
     def score(self, ev: EvidenceArrays, first_row: int = 0) -> Scores:
@@ -229,15 +208,28 @@ class FactoredEngine:
                 todo[rows[ok]] = False
                 extended[rows[ok]] = True
         fallback = todo.copy()
-        for key, rows in _groups(present, np.flatnonzero(todo)):
-            z, marginal = self._eliminate_with_present(key, rows, log_absent, weights)
-            ok = z > TINY
-            self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
-            if not ok.all():  # below floating-point range (or impossible): the same elimination in log space
-                some = rows[~ok]
-                log_space[some] = True
-                log_z[some], posteriors[some] = self._eliminate_with_present(key, some, log_absent, weights,
-                                                                             log_space=True)
+        if todo.any():
+            answers = self.structure.answers(ev)
+            chained = present & (self._expansion.kind >= _PAIR)
+            many = doubling > MAX_QUICKSCORE  # the padded network, all sets of present findings in one plan
+            masks, mask_of, count = np.unique(answers[many] >= 0, axis=0, return_inverse=True, return_counts=True)
+            many[np.flatnonzero(many)[count[np.asarray(mask_of).reshape(-1)] < PAD_FROM]] = False
+            chained[many] = False
+            for answered, own, group in _fallback_groups(answers >= 0, chained, np.flatnonzero(todo)):
+                for which, rows in ((None, group[many[group]]), (own, group[~many[group]])):
+                    if not len(rows):
+                        continue
+                    z, marginal, log_scale = self._eliminate_with_present(answered, which, rows, answers, present,
+                                                                          log_absent, weights)
+                    ok = z > TINY
+                    self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
+                    log_z[rows[ok]] += log_scale[ok]
+                    if not ok.all():  # below floating-point range (or impossible): the same elimination in log space
+                        some = rows[~ok]
+                        log_space[some] = True
+                        raw, posteriors[some], _ = self._eliminate_with_present(
+                            answered, which, some, answers, present, log_absent, weights, log_space=True)
+                        log_z[some] = raw + log_scale[~ok]
         with np.errstate(invalid="ignore"):  # absent findings' leak terms (-inf for a leak of 1)
             log_evidence = log_z + np.where(absent, self._log_keep, 0.0).sum(axis=1)
         bad = ~np.isfinite(log_evidence) | np.isnan(posteriors).any(axis=1)
@@ -331,61 +323,94 @@ class FactoredEngine:
                 term.sum(axis=1))
 
     def _eliminate_with_present(
-        self, key: tuple[int, ...], rows: IntArray, log_absent: FloatArray, weights: list[FloatArray],
+        self, answered: tuple[bool, ...], which: tuple[int, ...] | None, rows: IntArray, answers: IntArray,
+        present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray],
         *, log_space: bool = False,
-    ) -> tuple[FloatArray, FloatArray]:
-        """Exact elimination with each present finding in ``key`` a full factor over its causes.
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Exact elimination with each present finding in ``which`` (two or more parents) a chain of factors.
 
-        Returns ``Z`` and each cause's unnormalised marginal per row; with ``log_space``,
-        ``log Z`` and the posteriors (computed by :meth:`EliminationPlan.run_log`).
+        With ``which`` None, every finding of two or more parents has its chain, and
+        each row's chain of a finding it did not report present sums to 1 whatever
+        the causes: one plan for every set of present findings (no planning per
+        patient, all rows in one batch), at the cost of the largest network.
+
+        Roots marked ``answered`` are sliced out of the causes' tables (their weights
+        become a constant per row); present findings with one parent are unary factors
+        on it, with none their leak. Returns ``Z`` of the elimination, each cause's
+        unnormalised marginal and the log of the constant left out (``log P(evidence)
+        = log Z + that``); with ``log_space``, ``log Z`` and the posteriors (computed by
+        :meth:`EliminationPlan.run_log`).
         """
-        n_c = len(self.params.causes)
-        plan = self.fallback_plans.get(key)
-        extra_scopes, extra_tables = self._present_factors(key)
-        if plan is None:
-            base = len(self.roots) + n_c
-            scopes = ([(i,) for i in range(self._n_roots)] + self.table_scopes
-                      + [(self._n_roots + c,) for c in range(n_c)] + extra_scopes)
-            batched = [True] * self._n_roots + [False] * n_c + [True] * n_c + [False] * len(extra_scopes)
-            plan = EliminationPlan(self.cards, scopes, batched, targets=tuple(range(base, base + n_c)))
-            self.fallback_plans.put(key, plan)
+        ex, n_c = self._expansion, len(self.params.causes)
+        padded = which is None
+        chained = self._chainable if which is None else which
+        linked = tuple(tuple(int(c) for c in np.flatnonzero(self.params.q[:, f] > 0)) for f in chained)
+        network = chain_plan(self.structure, answered, linked)
+        mine = present[rows]
+        lone = mine & (ex.kind == _SINGLE)[None, :]
+        log_a = _absent_logs(lone, ex.single_a)  # (rows, C): the sum of the chosen findings' rows, -inf kept
+        log_b = log_absent[rows] + _absent_logs(lone, ex.single_b)
+        with np.errstate(invalid="ignore"):  # a leak of 0 (log -inf) on a finding absent here: 0 * -inf
+            log_scale = np.where(mine & (ex.kind == _CONSTANT)[None, :], ex.leak_log[None, :], 0.0).sum(axis=1)
+        for i, a in enumerate(answered):
+            if a:
+                log_scale = log_scale + np.log(weights[i][rows, answers[rows, i]])
         z = np.empty(len(rows))
         marginal = np.empty((len(rows), n_c))
-        per_run = max(1, ENTRIES_PER_RUN // plan.entries_per_row)
+        per_run = max(1, ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(answered)))
         for start in range(0, len(rows), per_run):
             some = rows[start:start + per_run]
             done = slice(start, start + len(some))
+            m = len(some)
+            head = [weights[i][some] for i in network.kept]
+            for table, (on_roots, _) in zip(self.tables, self.structure.parents, strict=True):
+                if any(answered[i] for i in on_roots):  # a leading row index keeps the row axis first
+                    index = [np.zeros(m, dtype=np.int64)] + [answers[some, i] if answered[i] else slice(None)
+                                                             for i in on_roots]
+                    head.append(table[None][tuple(index)])
+                else:
+                    head.append(np.broadcast_to(table, (m, *table.shape)))
+            chains: list[FloatArray] = []
+            for f, causes in zip(chained, linked, strict=True):
+                links = chain_factors(np.full(m, self._log_keep[f]),
+                                      np.broadcast_to(self._log_off[f, list(causes)], (m, len(causes))))
+                if padded:  # where f is not present, factors whose chain sums to 1 (y stays 0; the last is all 1)
+                    off = ~present[some, f]
+                    for j, factor in enumerate(links):
+                        factor[off] = 0.0
+                        if j == len(links) - 1:
+                            factor[off] = 1.0
+                        elif j == 0:
+                            factor[off, :, 0] = 1.0
+                        else:
+                            factor[off, 0, :, 0] = 1.0
+                chains += links
+            log_unary = np.stack([log_a[done], log_b[done]], axis=2)  # (m, C, 2)
             if log_space:
                 with np.errstate(divide="ignore"):
-                    factors = [np.log(w[some]) for w in weights] + [np.log(t) for t in self.tables]
-                    factors += [np.stack([np.zeros(len(some)), log_absent[some, c]], axis=1) for c in range(n_c)]
-                    factors += [np.log(t) for t in extra_tables]
-                log_z, log_grads = plan.run_log(factors)
-                log_marginal = log_absent[some] + np.stack([g[:, 1] for g in log_grads], axis=1)
+                    logs = ([np.log(f) for f in head] + [log_unary[:, c] for c in range(n_c)]
+                            + [np.log(f) for f in chains])
+                log_z, log_grads = network.plan.run_log(logs)
+                log_marginal = log_b[done] + np.stack([g[:, 1] for g in log_grads], axis=1)
                 z[done] = log_z
                 with np.errstate(invalid="ignore"):  # -inf - -inf: impossible evidence, refused by the caller
                     marginal[done] = np.exp(log_marginal - log_z[:, None])
                 continue
-            unary = np.exp(log_absent[some])
-            factors = [w[some] for w in weights] + self.tables
-            factors += [np.stack([np.ones(len(some)), unary[:, c]], axis=1) for c in range(n_c)]
-            factors += extra_tables
-            z[done], grads = plan.run(factors)
-            marginal[done] = unary * np.stack([g[:, 1] for g in grads], axis=1)
-        return z, marginal
+            unary = np.exp(log_unary)
+            z[done], grads = network.plan.run(head + [unary[:, c] for c in range(n_c)] + chains)
+            marginal[done] = unary[:, :, 1] * np.stack([g[:, 1] for g in grads], axis=1)
+        return z, marginal, log_scale
 
-    def _present_factors(self, key: tuple[int, ...]) -> tuple[list[tuple[int, ...]], list[FloatArray]]:
-        """``P(f present | its causes)`` as a table over the causes linked to ``f``, for each f in ``key``."""
-        scopes: list[tuple[int, ...]] = []
-        tables: list[FloatArray] = []
-        for f in key:
-            linked = [int(c) for c in np.flatnonzero(self.params.q[:, f] > 0)]
-            grid = np.array(list(itertools.product((0.0, 1.0), repeat=len(linked))))
-            grid = grid.reshape(1 << len(linked), len(linked))
-            log_absent = self._log_keep[f] + grid @ self._log_off[f, linked]
-            scopes.append(tuple(self._n_roots + c for c in linked))
-            tables.append(-np.expm1(log_absent).reshape((2,) * len(linked)))
-        return scopes, tables
+    def _table_entries(self, answered: tuple[bool, ...]) -> int:
+        """Entries of the causes' tables, sliced at the answered roots, and the kept roots' weights, per row."""
+        total = 0
+        for table, (on_roots, _) in zip(self.tables, self.structure.parents, strict=True):
+            size = table.size
+            for i in on_roots:
+                if answered[i]:
+                    size //= self.structure.cards[i]
+            total += size
+        return total + sum(card for card, a in zip(self.structure.cards, answered, strict=True) if not a)
 
 
 #: Kinds of present finding, by their number of parent causes: none, one, two, more.
@@ -441,13 +466,18 @@ class _Expansion:
                     self.pair_b[f, j, c2] = log_present(f, [*first, c2])
 
 
-def _groups(present: npt.NDArray[np.bool_], rows: IntArray) -> Iterator[tuple[tuple[int, ...], IntArray]]:
-    """Rows grouped by their set of present findings."""
-    by_key: dict[tuple[int, ...], list[int]] = {}
-    for r in rows:
-        by_key.setdefault(tuple(int(f) for f in np.flatnonzero(present[r])), []).append(int(r))
-    for key, members in by_key.items():
-        yield key, np.array(members, dtype=np.int64)
+def _fallback_groups(answered: npt.NDArray[np.bool_], chained: npt.NDArray[np.bool_], rows: IntArray,
+                     ) -> Iterator[tuple[tuple[bool, ...], tuple[int, ...], IntArray]]:
+    """Rows grouped by which roots they answered and which findings they chain (one elimination plan each)."""
+    if not len(rows):
+        return
+    code = np.column_stack([answered[rows], chained[rows]])
+    distinct, inverse = np.unique(code, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    n_roots = answered.shape[1]
+    for g, row in enumerate(distinct):
+        yield (tuple(bool(x) for x in row[:n_roots]), tuple(int(f) for f in np.flatnonzero(row[n_roots:])),
+               rows[inverse == g])
 
 
 def _absent_logs(absent: npt.NDArray[np.bool_], log_off: FloatArray) -> FloatArray:

@@ -19,7 +19,7 @@ patient instead of patients alone:
   model's, or the numbers of a finding the patient answered. Every other pair
   takes the model's own posteriors for that patient, computed once.
 * A patient whose own Quickscore fails the precision guard, who has more than
-  :data:`~kneebayes._factored.MAX_QUICKSCORE` present findings, or who is
+  :data:`MAX_QUICKSCORE` present findings, or who is
   scored under many variants and costs less that way, keeps each present
   finding whole as a chain of small factors (see :func:`_plan`): one row per
   pair instead of ``2**k``, and no subtraction at all.
@@ -31,101 +31,29 @@ Nothing is approximated: the tests compare the results with rebuilt models to 1e
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from ._batch import UNKNOWN, EvidenceArrays
-from ._elimination import EliminationPlan
+from ._chains import Network, Structure, chain_factors, chain_plan
 from ._errors import ImpossibleEvidenceError
-from ._factored import ENTRIES_PER_RUN, MAX_CANCELLATION, MAX_QUICKSCORE
-from ._parameters import FloatArray, Parameters
+from ._factored import ENTRIES_PER_RUN, MAX_CANCELLATION
+from ._parameters import FloatArray
 from ._variants import Variants, _cause_table
 
 IntArray = npt.NDArray[np.int64]
+
+#: Patients with more present findings than this keep them whole as chains (the value the model's own engine
+#: used before its padded fallback; not re-measured for many variants).
+MAX_QUICKSCORE = 7
 
 #: Patients scored under at least this many variants may keep their present findings whole (see ``_cheaper_as_chains``).
 CHAIN_FROM = 64
 
 #: Variants times patients times causes held at once for the absent findings' factors (patients are chunked).
 PAIR_CELLS = 1 << 22
-
-
-@dataclass(frozen=True)
-class _Structure:
-    """The roots some cause depends on (-1: the age band) and each cause's parents as root positions."""
-
-    roots: tuple[int, ...]
-    cards: tuple[int, ...]
-    parents: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # per cause: (root positions, cause parents)
-
-    @classmethod
-    def of(cls, params: Parameters) -> _Structure:
-        roots = ((-1,) if params.age_parent.any() else ()) + tuple(
-            int(r) for r in np.flatnonzero(params.rf_parent.any(axis=0)))
-        position = {root: i for i, root in enumerate(roots)}
-        parents = []
-        for c in range(len(params.causes)):
-            on_roots = (([position[-1]] if params.age_parent[c] else [])
-                        + [position[int(r)] for r in np.flatnonzero(params.rf_parent[c])])
-            parents.append((tuple(on_roots), tuple(int(i) for i in np.flatnonzero(params.cause_parent[c]))))
-        cards = tuple(len(params.age_bands) if r < 0 else 2 for r in roots)
-        return cls(roots, cards, tuple(parents))
-
-    def answers(self, ev: EvidenceArrays) -> IntArray:
-        """Each patient's answer on each root, -1 when unanswered, shape (N, roots)."""
-        out = np.empty((len(ev), len(self.roots)), dtype=np.int64)
-        for i, root in enumerate(self.roots):
-            out[:, i] = ev.age_band if root < 0 else ev.risk_factors[:, root]
-        return out
-
-
-@functools.lru_cache(maxsize=512)
-def _plan(structure: _Structure, answered: tuple[bool, ...], present: tuple[tuple[int, ...], ...]) -> _Network:
-    """Plan the elimination over the unanswered roots and the causes, with a chain of factors per present finding.
-
-    ``present`` lists, per present finding kept whole (not expanded by
-    Quickscore), the causes it is linked to. Its noisy-OR is decomposed into a
-    chain (the temporal decomposition of causal independence: Heckerman and
-    Breese, IEEE Trans. Syst. Man Cybern. 26:826-831, 1996): ``y_j``, "some
-    cause among the first j, or the leak, switched the finding on", is a binary
-    variable with ``y_j = y_(j-1) OR (cause j present and its link active)``;
-    the first factor folds in the leak and the last is sliced at ``y_m = 1``.
-    Every entry is a probability, so nothing cancels, and a finding with m
-    causes adds m - 1 binary variables instead of one factor over all m causes.
-    """
-    kept = [i for i, a in enumerate(answered) if not a]
-    n_c = len(structure.parents)
-    variable = {root: j for j, root in enumerate(kept)}
-    cards = tuple(structure.cards[i] for i in kept) + (2,) * n_c
-    scopes: list[tuple[int, ...]] = [(variable[i],) for i in kept]
-    for c, (on_roots, on_causes) in enumerate(structure.parents):
-        scopes.append(tuple(variable[i] for i in on_roots if not answered[i])
-                      + tuple(len(kept) + d for d in on_causes) + (len(kept) + c,))
-    scopes += [(len(kept) + c,) for c in range(n_c)]
-    unary = tuple(range(len(kept) + n_c, len(kept) + 2 * n_c))
-    for linked in present:
-        previous: tuple[int, ...] = ()
-        for j, c in enumerate(linked):
-            if j == len(linked) - 1:  # the last factor: y_m = 1 is the evidence, so it is no variable
-                scopes.append(previous + (len(kept) + c,))
-                break
-            cards += (2,)
-            scopes.append(previous + (len(kept) + c, len(cards) - 1))
-            previous = (len(cards) - 1,)
-        if not linked:  # only the leak: a constant per row
-            scopes.append(())
-    plan = EliminationPlan(cards, scopes, [True] * len(scopes), targets=unary)
-    return _Network(plan, tuple(kept))
-
-
-@dataclass(frozen=True)
-class _Network:
-    plan: EliminationPlan
-    kept: tuple[int, ...]  # positions of the roots summed over (the unanswered ones)
 
 
 def posteriors(var: Variants, ev: EvidenceArrays) -> FloatArray:
@@ -165,7 +93,7 @@ class _Scorer:
     def __init__(self, var: Variants) -> None:
         p = var.base
         self.var = var
-        self.structure = _Structure.of(p)
+        self.structure = Structure.of(p)
         both = Variants.repeat(p, 1).stack(var)  # row 0: the model's own numbers
         self.both = both
         # each cause's table only for the variants whose numbers of that cause differ from the model's (row 0)
@@ -224,7 +152,7 @@ class _Scorer:
                 failed[n_idx[own & chain]] = True
                 chain |= failed[n_idx]
             for key, k, rows in _groups(keys, n_present, use & ~chain):
-                network = _plan(self.structure, key, ())
+                network = chain_plan(self.structure, key, ())
                 per_run = max(1, (ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(key))) >> k)
                 for start in range(0, len(rows), per_run):
                     some = rows[start:start + per_run]
@@ -237,7 +165,7 @@ class _Scorer:
                     chain[some[~ok]] = True
         for key, which, rows in _present_groups(keys, present[n_idx], np.flatnonzero(chain)):
             linked = tuple(tuple(int(c) for c in np.flatnonzero(self.var.base.q[:, f] > 0)) for f in which)
-            network = _plan(self.structure, key, linked)
+            network = chain_plan(self.structure, key, linked)
             per_run = max(1, ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(key)))
             for start in range(0, len(rows), per_run):
                 some = rows[start:start + per_run]
@@ -271,8 +199,8 @@ class _Scorer:
             if len(which) > MAX_QUICKSCORE:
                 continue
             linked = tuple(tuple(int(c) for c in np.flatnonzero(self.var.base.q[:, f] > 0)) for f in which)
-            terms = _plan(self.structure, key, ()).plan.entries_per_row << len(which)
-            out[n] = _plan(self.structure, key, linked).plan.entries_per_row < terms
+            terms = chain_plan(self.structure, key, ()).plan.entries_per_row << len(which)
+            out[n] = chain_plan(self.structure, key, linked).plan.entries_per_row < terms
         chosen: npt.NDArray[np.bool_] = out[n_idx]
         return chosen
 
@@ -287,7 +215,7 @@ class _Scorer:
             total += size
         return total + sum(card for card, a in zip(self.structure.cards, key, strict=True) if not a)
 
-    def _common_factors(self, network: _Network, key: tuple[bool, ...], v: IntArray, n: IntArray,
+    def _common_factors(self, network: Network, key: tuple[bool, ...], v: IntArray, n: IntArray,
                         answers: IntArray, repeat: int) -> list[FloatArray]:
         """Root weights of the unanswered roots and every cause's table, one per row (pairs times ``repeat``)."""
         both = self.both
@@ -306,7 +234,7 @@ class _Scorer:
             factors.append(np.repeat(table[tuple(index)], repeat, axis=0))
         return factors
 
-    def _quickscore(self, network: _Network, key: tuple[bool, ...], k: int, v: IntArray, n: IntArray,
+    def _quickscore(self, network: Network, key: tuple[bool, ...], k: int, v: IntArray, n: IntArray,
                     answers: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray,
                     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Inclusion-exclusion over the k present findings of each pair: signed ``Z``, marginals, sum of |terms|."""
@@ -327,7 +255,7 @@ class _Scorer:
         return ((term * sign).sum(axis=1), np.einsum("ms,msc->mc", sign * weight, marginal.reshape(m, s, -1)),
                 term.sum(axis=1))
 
-    def _eliminate_with_present(self, network: _Network, key: tuple[bool, ...], which: tuple[int, ...],
+    def _eliminate_with_present(self, network: Network, key: tuple[bool, ...], which: tuple[int, ...],
                                 linked: tuple[tuple[int, ...], ...], v: IntArray, n: IntArray, answers: IntArray,
                                 log_absent: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Exact elimination with each present finding a chain of factors over its causes (no subtraction)."""
@@ -336,34 +264,9 @@ class _Scorer:
         factors = self._common_factors(network, key, v, n, answers, 1)
         factors += [np.stack([np.ones(m), unary[:, c]], axis=1) for c in range(unary.shape[1])]
         for f, causes in zip(which, linked, strict=True):
-            factors += _chain(self.log_keep[v, f], self.log_off[v[:, None], list(causes), f])
+            factors += chain_factors(self.log_keep[v, f], self.log_off[v[:, None], list(causes), f])
         z, grads = network.plan.run(factors)
         return z, unary * np.stack([g[:, 1] for g in grads], axis=1)
-
-
-def _chain(log_keep: FloatArray, log_off: FloatArray) -> list[FloatArray]:
-    """Return the factors of one present finding's chain (see :func:`_plan`), per row.
-
-    ``log_keep`` is ``log(1 - leak)`` (rows,) and ``log_off`` ``log(1 - q)`` of
-    each linked cause in chain order (rows, m).
-    """
-    rows, m = log_off.shape
-    if m == 0:
-        return [-np.expm1(log_keep)]  # P(present) = leak
-    # the first cause with the leak: log P(y_1 = 0 | x_1) for x_1 = 0, 1; P(y_1 = 1 | x_1) without cancellation
-    logs = np.stack([log_keep, log_keep + log_off[:, 0]], axis=1)
-    if m == 1:  # y_1 is the finding itself
-        return [-np.expm1(logs)]
-    out = [np.stack([np.exp(logs), -np.expm1(logs)], axis=2)]  # (rows, x_1, y_1)
-    q = -np.expm1(log_off)
-    for j in range(1, m):
-        table = np.zeros((rows, 2, 2, 2))  # (y_prev, x_j, y_j)
-        table[:, 1, :, 1] = 1.0  # once on, stays on
-        table[:, 0, 0, 0] = 1.0
-        table[:, 0, 1, 0] = np.exp(log_off[:, j])
-        table[:, 0, 1, 1] = q[:, j]
-        out.append(table[..., 1] if j == m - 1 else table)  # the last is sliced at y_m = 1
-    return out
 
 
 def _groups(keys: npt.NDArray[np.bool_], n_present: IntArray, use: npt.NDArray[np.bool_],
