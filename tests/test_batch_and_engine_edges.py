@@ -18,7 +18,7 @@ import pytest
 
 import kneebayes
 from conftest import TINY, write_priors
-from kneebayes._engine import EvidenceArrays, ExactEngine, _posteriors_from
+from kneebayes._engine import _CONDITIONED_FROM, EvidenceArrays, ExactEngine, _posteriors_from
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGNETTES = ROOT / "validation" / "vignettes.csv"
@@ -187,3 +187,15 @@ def test_engine_batch_clips_a_rounded_normaliser(tiny_folder: Path) -> None:
     out = engine.posteriors(ev)
     assert ((out >= 0.0) & (out <= 1.0)).all(), out
     assert out.max() == 1.0  # P(c1 | f, r) is about 0.6 > 0.5, doubled then clipped
+
+
+def test_engine_chunk_clips_a_rounded_normaliser(tiny_folder: Path) -> None:
+    """A chunk large enough for the conditioned contraction clips too (the path of large batches)."""
+    model = kneebayes.load_model(tiny_folder)
+    engine = ExactEngine(model.parameters)
+    engine._conditioned.configs_and_ones[:, -1] *= 0.5  # simulate a normaliser that rounded far too low
+    n = _CONDITIONED_FROM
+    ev = EvidenceArrays(np.ones((n, 1), dtype=np.int8), np.ones((n, 1), dtype=np.int8), np.full(n, -1))
+    out = engine.posteriors(ev)
+    assert ((out >= 0.0) & (out <= 1.0)).all(), out
+    assert (out.max(axis=1) == 1.0).all()  # P(c1 | f, r) is about 0.6 > 0.5, doubled then clipped
