@@ -22,7 +22,6 @@ The plan chooses ``S`` greedily from ``numpy.einsum_path``'s flop counts; with
 
 from __future__ import annotations
 
-import copy
 import functools
 import itertools
 import math
@@ -200,20 +199,6 @@ class ConditionedPlan:
             configs[:, net.cause_letters.index(letter)] = grid[:, position]
         #: Row ``k`` holds each cause's state in configuration ``k`` (the order of :meth:`joint`'s columns).
         self.configs = configs
-
-    def with_numbers(self, params: Parameters, net: Network) -> ConditionedPlan:
-        """Return this plan for other numbers of the same structure, without planning again.
-
-        The steps, labels and conditioned roots depend only on the network's
-        structure; only the sliced tables and the root priors change.
-        """
-        if (net.table_terms, net.root_letters, tuple(t.shape for t in net.tables)) != (
-                self.net.table_terms, self.net.root_letters, tuple(t.shape for t in self.net.tables)):
-            raise ValueError("with_numbers needs a network of the same structure")
-        plan = copy.copy(self)
-        plan.params, plan.net = params, net
-        _, plan._stacks, plan._shared = _reduced_terms(net, self.conditioned)
-        return plan
 
     # ---- one batch ---------------------------------------------------------------
     def joint(

@@ -91,9 +91,6 @@ class ExactEngine:
         elimination (any number of causes; :mod:`kneebayes._factored`). ``"auto"``
         enumerates up to :data:`ENUMERATE_UP_TO` causes. Both are exact. :meth:`prior`,
         :meth:`log_likelihood` and the sweeps need enumeration.
-    like : ExactEngine, optional
-        An engine of the same structure (other numbers) whose contraction plans
-        are reused instead of planning again.
 
     Examples
     --------
@@ -105,7 +102,7 @@ class ExactEngine:
 
     _factored: FactoredEngine
 
-    def __init__(self, params: Parameters, *, method: Method = "auto", like: ExactEngine | None = None) -> None:
+    def __init__(self, params: Parameters, *, method: Method = "auto") -> None:
         self.params = params
         n_c = len(params.causes)
         enumerable = n_c <= MAX_CAUSES and 1 + len(params.risk_factors) + n_c <= 51  # 51 einsum labels besides "n"
@@ -121,10 +118,8 @@ class ExactEngine:
         #: ``"enumerate"`` (all ``2**C`` cause configurations) or ``"factored"`` (Quickscore over elimination).
         self.method: Method = method
         self.n_configurations = 1 << n_c
-        self._like = like if like is not None and like.method == method else None
         if method == "factored":
-            like_factored = None if self._like is None else self._like._factored
-            self._factored = FactoredEngine(params, plan=None if like_factored is None else like_factored.plan)
+            self._factored = FactoredEngine(params)
             self._roots = self._factored.roots
             return
         self._network = network(params)
@@ -137,9 +132,6 @@ class ExactEngine:
     @cached_property
     def _plain(self) -> _Scoring:
         """The unconditioned plan (small batches, :meth:`prior`)."""
-        if self._like is not None:  # the same structure: reuse its plan with these numbers
-            return _Scoring(self._like._plain.plan.with_numbers(self.params, self._network), self.params,
-                            like=self._like._plain)
         return _Scoring(ConditionedPlan(self.params, self._network, ()), self.params)
 
     @property
@@ -172,9 +164,6 @@ class ExactEngine:
     @cached_property
     def _conditioned(self) -> _Scoring:
         """The plan for batches, conditioned on the roots that cut its cost most (chosen once, on first use)."""
-        if self._like is not None:  # the same structure: reuse its plan with these numbers
-            return _Scoring(self._like._conditioned.plan.with_numbers(self.params, self._network), self.params,
-                            like=self._like._conditioned)
         plan = ConditionedPlan(self.params, self._network, choose_conditioning(self._network))
         return _Scoring(plan, self.params)
 
@@ -626,7 +615,7 @@ class ExactEngine:
 class _Scoring:
     """A contraction plan with the tables that score findings in its configuration order."""
 
-    def __init__(self, plan: ConditionedPlan, params: Parameters, like: _Scoring | None = None) -> None:
+    def __init__(self, plan: ConditionedPlan, params: Parameters) -> None:
         self.plan = plan
         # a link or leak of probability 1 gives log(0) = -inf on purpose (such states are impossible);
         # tables may be built lazily in worker threads, which do not inherit the caller's error state
@@ -635,10 +624,7 @@ class _Scoring:
             self.log_absent: FloatArray = np.log1p(-params.leak)[:, None] + np.log1p(-params.q).T @ plan.configs.T
         #: ``present[f, k] = P(finding f present | causes = k)``, without cancellation.
         self.present = np.ascontiguousarray(-np.expm1(self.log_absent))
-        if like is not None:  # the same configurations
-            self.configs_and_ones: FloatArray = like.configs_and_ones
-            return
-        self.configs_and_ones = np.hstack([plan.configs, np.ones((len(plan.configs), 1))])
+        self.configs_and_ones: FloatArray = np.hstack([plan.configs, np.ones((len(plan.configs), 1))])
 
 
 def _cause_factor(

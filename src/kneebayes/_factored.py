@@ -131,7 +131,7 @@ class FactoredEngine:
     'bakers_cyst'
     """
 
-    def __init__(self, params: Parameters, *, plan: EliminationPlan | None = None) -> None:
+    def __init__(self, params: Parameters) -> None:
         self.params = params
         n_c = len(params.causes)
         #: Roots some cause depends on: -1 is the age band, others risk-factor indices.
@@ -152,10 +152,7 @@ class FactoredEngine:
         scopes = [(i,) for i in range(n_roots)] + self.table_scopes + [(n_roots + c,) for c in range(n_c)]
         batched = [True] * n_roots + [False] * n_c + [True] * n_c
         unary = tuple(range(n_roots + n_c, n_roots + 2 * n_c))
-        # a plan depends only on the structure: a model with other numbers can pass its own
-        self.plan = plan if plan is not None else EliminationPlan(self.cards, scopes, batched, targets=unary)
-        if self.plan.scopes != scopes:
-            raise ValueError("the elimination plan given is for another structure")
+        self.plan = EliminationPlan(self.cards, scopes, batched, targets=unary)
         with np.errstate(divide="ignore"):  # a link or leak of 1 makes absence impossible: log 0 = -inf
             self._log_off = np.log1p(-params.q).T  # (F, C)
             self._log_keep = np.log1p(-params.leak)  # (F,)
