@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernel
 from ._parameters import FloatArray
+
+#: Batches of at least this many rows run in the compiled kernel when numba is installed. Smaller ones
+#: (one patient's few rows) stay with einsum, so a single diagnosis never imports numba.
+COMPILED_FROM = 128
+
+#: Table entries the einsum path holds at once (rows x entries per row): larger batches run in pieces (~128 MB).
+ENTRIES_PER_RUN = 1 << 24
 
 #: einsum labels of a step's variables; "n" is the row axis and "z" the eliminated variable.
 _LETTERS = [ch for ch in "abcdefghijklmopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ"]
@@ -173,16 +181,38 @@ class EliminationPlan:
         for step in steps:
             needs[step.output] = any(needs[i] for i in step.inputs)
         self._needs = needs
+        self._program: _kernel.Program | None = None  # the compiled kernel's index arrays, on first use
         #: Table entries per row summed over all steps: the work and memory of one row.
         self.entries_per_row = sum(
             int(np.prod([cards[u] for u in step.clique], dtype=np.int64)) for step in steps)
 
-    def run(self, factors: list[FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
+    def run(self, factors: list[FloatArray], *, compiled: bool | None = None) -> tuple[FloatArray, list[FloatArray]]:
         """Return ``Z`` per row, shape (N,), and ``dZ/dfactor`` for each target, shape (N, *factor).
 
         ``factors`` follow the plan's scopes; batched ones have a leading row axis of length N.
+        ``compiled`` chooses the numba kernel (:mod:`kneebayes._kernel`) or ``numpy.einsum``;
+        by default the kernel runs float64 batches of :data:`COMPILED_FROM` rows or more when
+        numba is installed. Both compute the same sums.
         """
         n = next(len(f) for f, b in zip(factors, self.batched, strict=True) if b)
+        if compiled is None:
+            compiled = (n >= COMPILED_FROM and all(np.asarray(f).dtype == np.float64 for f in factors)
+                        and _kernel.available())
+        if compiled:
+            if self._program is None:
+                self._program = _kernel.compile_plan(self)
+            return _kernel.run(self, self._program, factors)
+        per_run = max(1, ENTRIES_PER_RUN // max(1, self.entries_per_row))
+        if n <= per_run:
+            return self._run_einsum(factors, n)
+        pieces = [self._run_einsum([f[start:start + per_run] if b else f
+                                    for f, b in zip(factors, self.batched, strict=True)], min(per_run, n - start))
+                  for start in range(0, n, per_run)]
+        return (np.concatenate([z for z, _ in pieces]),
+                [np.concatenate([grads[t] for _, grads in pieces]) for t in range(len(self.targets))])
+
+    def _run_einsum(self, factors: list[FloatArray], n: int) -> tuple[FloatArray, list[FloatArray]]:
+        """:meth:`run` by ``numpy.einsum``, every step over all ``n`` rows at once."""
         # rows last (np.moveaxis costs more than the transpose itself for small batches)
         values: list[Any] = [np.ascontiguousarray(f.transpose((*range(1, f.ndim), 0))) if b else f
                              for f, b in zip(factors, self.batched, strict=True)]

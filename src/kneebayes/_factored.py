@@ -49,7 +49,7 @@ import numpy.typing as npt
 from ._batch import EvidenceArrays
 from ._chains import Structure, chain_factors, chain_plan
 from ._contraction import root_weights
-from ._elimination import EliminationPlan
+from ._elimination import ENTRIES_PER_RUN, EliminationPlan
 from ._errors import ImpossibleEvidenceError
 from ._parameters import FloatArray, Parameters, cause_table
 
@@ -74,8 +74,9 @@ PAD_FROM = 16
 #: Below this ``Z`` a row's numbers may be subnormal: it is redone in log space.
 TINY = 1e-250
 
-#: Table entries held at once by one batched elimination (rows x entries per row); bounds memory (~128 MB).
-ENTRIES_PER_RUN = 1 << 24
+#: Expanded rows scored by one elimination of the Quickscore stage (their factors take ~1 KB a row; the
+#: elimination itself bounds its own memory, :data:`kneebayes._elimination.ENTRIES_PER_RUN`).
+ROWS_PER_RUN = 1 << 13
 
 IntArray = npt.NDArray[np.int64]
 
@@ -188,8 +189,8 @@ class FactoredEngine:
         log_space = np.zeros(n, dtype=bool)
         kinds = np.where(present, 1 + self._expansion.kind[np.newaxis, :], 0)  # 1 + each present finding's kind
         doubling = ((kinds == 1 + _QUICKSCORE) | (kinds == 1 + _PAIR)).sum(axis=1)  # log2 of each patient's rows
-        for rows in self._runs(kinds, doubling, doubling > MAX_QUICKSCORE):
-            z, marginal, spread = self._quickscore(rows, present, log_absent, weights)
+        for groups in self._runs(kinds, doubling, doubling > MAX_QUICKSCORE):
+            rows, z, marginal, spread = self._quickscore(groups, doubling, present, log_absent, weights)
             ok = (z > TINY) & (spread <= MAX_CANCELLATION * z)
             self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
             todo[rows[ok]] = False
@@ -198,8 +199,9 @@ class FactoredEngine:
                 self._expansion_ext = _Expansion(self.params, np.longdouble)
             log_absent_ext = _absent_logs(absent, self._expansion_ext.log_off)
             left = todo & (doubling <= MAX_QUICKSCORE)
-            for rows in self._runs(kinds, doubling, ~left):
-                z, marginal, spread = self._quickscore(rows, present, log_absent_ext, weights, extended=True)
+            for groups in self._runs(kinds, doubling, ~left):
+                rows, z, marginal, spread = self._quickscore(groups, doubling, present, log_absent_ext, weights,
+                                                             extended=True)
                 ok = (z > TINY) & (spread <= MAX_CANCELLATION_EXTENDED * z)
                 self._accept(rows[ok], z[ok].astype(float), marginal[ok].astype(float), log_z, posteriors)
                 todo[rows[ok]] = False
@@ -252,35 +254,83 @@ class FactoredEngine:
         log_z[rows] = np.log(z)
         posteriors[rows] = marginal / z[:, None]
 
-    def _runs(self, kinds: IntArray, doubling: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[IntArray]:
-        """Patients with the same number of present findings of each kind, in runs that bound memory."""
+    def _runs(self, kinds: IntArray, doubling: IntArray, skip: npt.NDArray[np.bool_]) -> Iterator[list[IntArray]]:
+        """Patients with the same number of present findings of each kind (one group each), in batches of groups.
+
+        A batch holds at most :data:`ROWS_PER_RUN` expanded rows (more only for one patient's own), so
+        one elimination scores all of a chunk's patients however their findings differ.
+        """
         counts = np.stack([(kinds == 1 + kind).sum(axis=1) for kind in range(4)], axis=1)
         code = counts @ (MAX_FINDINGS ** np.arange(4))
+        batch: list[IntArray] = []
+        size = 0
         for value in np.unique(code[~skip]):
             rows = np.flatnonzero((code == value) & ~skip)
-            per_run = max(1, (ENTRIES_PER_RUN // self.plan.entries_per_row) >> int(doubling[rows[0]]))
+            per_run = max(1, ROWS_PER_RUN >> int(doubling[rows[0]]))
             for start in range(0, len(rows), per_run):
-                yield rows[start:start + per_run]
+                some = rows[start:start + per_run]
+                if batch and size + (len(some) << int(doubling[some[0]])) > ROWS_PER_RUN:
+                    yield batch
+                    batch, size = [], 0
+                batch.append(some)
+                size += len(some) << int(doubling[some[0]])
+        if batch:
+            yield batch
 
     def _quickscore(
-        self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, weights: list[FloatArray],
-        *, extended: bool = False,
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Expand the present findings of patients with as many of each kind, and sum the terms.
+        self, groups: list[IntArray], doubling: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray,
+        weights: list[FloatArray], *, extended: bool = False,
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+        """Expand the present findings of the patients of ``groups`` and sum the terms, in one elimination.
 
-        A present finding with no parent cause is its leak, a constant; with one parent, a
-        unary factor on it; with two, the sum of two terms, one per state of the first parent
-        (a unary factor on each); with more, inclusion-exclusion (two terms of opposite sign).
-        Returns, per patient, the signed sum ``Z``, the signed sums of each cause's marginal,
-        and the sum of the terms' absolute values. With ``extended``, the terms are computed in
-        ``numpy.longdouble`` (``log_absent`` must be too).
+        Every patient of a group has as many present findings of each kind. A present
+        finding with no parent cause is its leak, a constant; with one parent, a unary
+        factor on it; with two, the sum of two terms, one per state of the first parent
+        (a unary factor on each); with more, inclusion-exclusion (two terms of opposite
+        sign). Returns the patients (the groups in order) and, per patient, the signed sum
+        ``Z``, the signed sums of each cause's marginal, and the sum of the terms' absolute
+        values. With ``extended``, the terms are computed in ``numpy.longdouble``
+        (``log_absent`` must be too).
         """
         ex = self._expansion_ext if extended and self._expansion_ext is not None else self._expansion
         tables: list[FloatArray] = [t.astype(np.longdouble) for t in self.tables] if extended else self.tables
+        n_c = len(self.params.causes)
+        terms = [self._terms(rows, present, log_absent, ex) for rows in groups]
+        rows = np.concatenate(groups)
+        log_a = np.concatenate([t[0] for t in terms])
+        log_b = np.concatenate([t[1] for t in terms])
+        log_leak = np.concatenate([t[2] for t in terms])
+        sign = np.concatenate([t[3] for t in terms])
+        per_patient = np.left_shift(1, doubling[rows])
+        patient = np.repeat(rows, per_patient)  # each row's patient
+        a, b = np.exp(log_a), np.exp(log_b)
+        factors: list[FloatArray] = [w[patient] for w in weights]
+        if extended:
+            factors = [f.astype(np.longdouble) for f in factors]
+        factors += tables
+        both = np.stack([a, b], axis=2)  # (rows, C, 2)
+        factors += [both[:, c] for c in range(n_c)]
+        z, grads = self.plan.run(factors)
+        marginal = b * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
+        scale = np.exp(log_leak)
+        term = scale * z  # non-negative
+        first = np.concatenate([[0], np.cumsum(per_patient)[:-1]])  # each patient's first row
+        return (rows, np.add.reduceat(term * sign, first), np.add.reduceat((sign * scale)[:, None] * marginal, first),
+                np.add.reduceat(term, first))
+
+    def _terms(
+        self, rows: IntArray, present: npt.NDArray[np.bool_], log_absent: FloatArray, ex: _Expansion,
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Build the inclusion-exclusion rows of patients with as many present findings of each kind.
+
+        Returns, for the ``2**k`` rows of each patient in turn, the logs of the unary factors
+        on every cause (absent, present), the log of the constant each row is scaled by, and
+        each row's sign.
+        """
         m, n_c = len(rows), len(self.params.causes)
         mine = present[rows]
         kind = np.where(mine, ex.kind[None, :], -1)
-        # the findings of each kind, per patient (every patient of a run has as many of each)
+        # the findings of each kind, per patient (every patient of a group has as many of each)
         listed = [np.argsort(kind != k, axis=1, kind="stable")[:, :int((kind[0] == k).sum())] for k in range(4)]
         constant, single, pair, quick = listed
         log_a = np.zeros((m, n_c), dtype=log_absent.dtype)
@@ -304,20 +354,8 @@ class FactoredEngine:
             log_b[:, chosen, :] += ex.log_off[quick[:, j]][:, None, :]
             log_leak[:, chosen] += ex.log_keep[quick[:, j]][:, None]
         sign = np.where(bits[:, k_pair:].sum(axis=1) % 2 == 1, -1.0, 1.0)
-        a = np.exp(log_a.reshape(m * s, n_c))
-        b = np.exp(log_b.reshape(m * s, n_c))
-        factors: list[FloatArray] = [np.repeat(w[rows], s, axis=0) for w in weights]
-        if extended:
-            factors = [f.astype(np.longdouble) for f in factors]
-        factors += tables
-        both = np.stack([a, b], axis=2)  # (rows, C, 2)
-        factors += [both[:, c] for c in range(n_c)]
-        z, grads = self.plan.run(factors)
-        marginal = b * np.stack([g[:, 1] for g in grads], axis=1)  # Z with cause c present, per row
-        scale = np.exp(log_leak)
-        term = scale * z.reshape(m, s)  # non-negative
-        return ((term * sign).sum(axis=1), np.einsum("ms,msc->mc", sign * scale, marginal.reshape(m, s, -1)),
-                term.sum(axis=1))
+        return (log_a.reshape(m * s, n_c), log_b.reshape(m * s, n_c), log_leak.reshape(m * s),
+                np.tile(sign, m))
 
     def _eliminate_with_present(
         self, answered: tuple[bool, ...], which: tuple[int, ...] | None, rows: IntArray, answers: IntArray,

@@ -38,8 +38,9 @@ import numpy.typing as npt
 
 from ._batch import UNKNOWN, EvidenceArrays
 from ._chains import Network, Structure, chain_factors, chain_plan
+from ._elimination import ENTRIES_PER_RUN
 from ._errors import ImpossibleEvidenceError
-from ._factored import ENTRIES_PER_RUN, MAX_CANCELLATION
+from ._factored import MAX_CANCELLATION
 from ._parameters import FloatArray
 from ._variants import Variants, _cause_table
 

@@ -1,0 +1,105 @@
+"""The compiled kernel computes what the einsum elimination computes, on every shape of plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kneebayes
+from kneebayes import _elimination, _kernel
+from kneebayes._elimination import EliminationPlan
+from kneebayes._factored import FactoredEngine
+from kneebayes._synthetic import sample_evidence, symptom_checker_evidence
+
+pytest.importorskip("numba")
+
+
+def random_factors(plan: EliminationPlan, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Random positive factors for ``plan``, batched ones with ``n`` rows."""
+    out = []
+    for scope, batched in zip(plan.scopes, plan.batched, strict=True):
+        shape = tuple(plan.cards[u] for u in scope)
+        out.append(rng.random((n, *shape)) + 0.01 if batched else rng.random(shape) + 0.01)
+    return out
+
+
+def assert_same(plan: EliminationPlan, factors: list[np.ndarray]) -> None:
+    """Both paths give the same ``Z`` and the same derivatives, to rounding."""
+    z_einsum, grads_einsum = plan.run(factors, compiled=False)
+    z_kernel, grads_kernel = plan.run(factors, compiled=True)
+    assert z_kernel.shape == z_einsum.shape
+    np.testing.assert_allclose(z_kernel, z_einsum, rtol=1e-12, atol=0)
+    assert len(grads_kernel) == len(grads_einsum)
+    for mine, theirs in zip(grads_kernel, grads_einsum, strict=True):
+        assert mine.shape == theirs.shape
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 200])
+def test_kernel_equals_einsum_on_the_shipped_plan(n: int) -> None:
+    """The 18-cause network's plan, with batches that fill blocks exactly, leave one short, or span several."""
+    plan = FactoredEngine(kneebayes.load_model().parameters).plan
+    assert_same(plan, random_factors(plan, n, np.random.default_rng(n)))
+
+
+def test_kernel_equals_einsum_on_random_networks() -> None:
+    """Random factor graphs: shared and batched tables, a ternary variable, steps over shared tables only."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        n_vars = int(rng.integers(2, 8))
+        cards = tuple(int(c) for c in rng.choice([2, 2, 3], size=n_vars))
+        widths = rng.integers(1, min(4, n_vars) + 1, size=int(rng.integers(1, 7)))
+        scopes = [tuple(int(v) for v in rng.choice(n_vars, size=int(w), replace=False)) for w in widths]
+        batched = [bool(b) for b in rng.random(len(scopes)) < 0.5]
+        scopes += [(v,) for v in range(n_vars)]  # a batched unary factor per variable, the targets
+        batched += [True] * n_vars
+        targets = tuple(range(len(scopes) - n_vars, len(scopes)))
+        plan = EliminationPlan(cards, scopes, batched, targets=targets)
+        assert_same(plan, random_factors(plan, int(rng.integers(1, 150)), rng))
+
+
+def test_steps_on_shared_tables_and_a_shared_final_scalar() -> None:
+    """A prior times a table (no row axis) is summed once, and a separate shared component scales every Z."""
+    cards = (2, 2, 3)
+    scopes = [(0,), (0, 1), (1,), (2,)]
+    plan = EliminationPlan(cards, scopes, [False, False, True, False], targets=(2,))
+    program = _kernel.compile_plan(plan)
+    assert program.shared_steps  # variable 0 (or 2) is summed out of shared factors only
+    prior, table, spare = np.array([0.3, 0.7]), np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0.5, 0.25, 0.5])
+    evidence = np.random.default_rng(3).random((70, 2))
+    z, (grad,) = plan.run([prior, table, evidence, spare], compiled=True)
+    np.testing.assert_allclose(z, (prior @ table @ evidence.T) * spare.sum(), rtol=1e-13)
+    np.testing.assert_allclose(grad, np.broadcast_to(prior @ table * spare.sum(), (70, 2)), rtol=1e-13)
+
+
+def test_engine_scores_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Symptom-checker and half-answered patients (Quickscore and the chain fallback) score alike on both paths."""
+    params = kneebayes.load_model().parameters
+    engine = FactoredEngine(params)
+    for ev in (symptom_checker_evidence(params, 300, seed=4), sample_evidence(params, 300, seed=5)):
+        monkeypatch.setattr(_elimination, "COMPILED_FROM", 10**9)
+        reference = engine.score(ev)
+        monkeypatch.setattr(_elimination, "COMPILED_FROM", 1)
+        scores = engine.score(ev)
+        np.testing.assert_allclose(scores.posteriors, reference.posteriors, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(scores.log_evidence, reference.log_evidence, rtol=1e-12)
+
+
+def test_without_numba_the_einsum_path_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where numba cannot be imported, large batches take the einsum path instead of failing."""
+    plan = FactoredEngine(kneebayes.load_model().parameters).plan
+    factors = random_factors(plan, 300, np.random.default_rng(1))
+    expected = plan.run(factors, compiled=False)[0]
+    monkeypatch.setattr(_kernel, "available", lambda: False)
+    monkeypatch.setattr(_kernel, "run", lambda *args: pytest.fail("the compiled path ran"))
+    np.testing.assert_array_equal(plan.run(factors)[0], expected)
+
+
+def test_small_batches_and_extended_precision_stay_with_einsum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One patient's rows, and longdouble factors, never reach the kernel: a single diagnosis never imports numba."""
+    plan = FactoredEngine(kneebayes.load_model().parameters).plan
+    monkeypatch.setattr(_kernel, "run", lambda *args: pytest.fail("the compiled path ran"))
+    small = random_factors(plan, _elimination.COMPILED_FROM - 1, np.random.default_rng(2))
+    plan.run(small)
+    wide = [f.astype(np.longdouble) for f in random_factors(plan, _elimination.COMPILED_FROM, np.random.default_rng(2))]
+    plan.run(wide)
