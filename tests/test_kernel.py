@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -95,11 +98,30 @@ def test_without_numba_the_einsum_path_runs(monkeypatch: pytest.MonkeyPatch) -> 
     np.testing.assert_array_equal(plan.run(factors)[0], expected)
 
 
-def test_small_batches_and_extended_precision_stay_with_einsum(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One patient's rows, and longdouble factors, never reach the kernel: a single diagnosis never imports numba."""
+def test_extended_precision_and_the_switch_keep_to_einsum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Factors in longdouble, ``switched_off()`` and ``KNEEBAYES_COMPILED=0`` never reach the kernel."""
     plan = FactoredEngine(kneebayes.load_model().parameters).plan
-    monkeypatch.setattr(_kernel, "run", lambda *args: pytest.fail("the compiled path ran"))
-    small = random_factors(plan, _elimination.COMPILED_FROM - 1, np.random.default_rng(2))
-    plan.run(small)
-    wide = [f.astype(np.longdouble) for f in random_factors(plan, _elimination.COMPILED_FROM, np.random.default_rng(2))]
-    plan.run(wide)
+    factors = random_factors(plan, 3, np.random.default_rng(2))
+    with monkeypatch.context() as patch:
+        patch.setattr(_kernel, "run", lambda *args: pytest.fail("the compiled path ran"))
+        plan.run([f.astype(np.longdouble) for f in factors])
+        with _kernel.switched_off():
+            plan.run(factors)
+        patch.setenv(_kernel.SWITCH, "0")
+        plan.run(factors)
+    assert _kernel.available()  # the context manager restored the default
+    calls: list[int] = []
+    real = _kernel.run
+    monkeypatch.setattr(_kernel, "run", lambda *args: calls.append(1) or real(*args))
+    plan.run(factors)  # one patient's few rows: the kernel by default
+    assert calls == [1]
+
+
+def test_command_line_diagnose_never_imports_numba() -> None:
+    """``kneebayes diagnose`` scores one patient and exits: numba's import (~0.4 s) would triple its time."""
+    code = ("import sys\nfrom kneebayes.cli import main\n"
+            "main(['diagnose', '--present', 'lump_behind_knee', 'stiffness', '--age', '58'])\n"
+            "assert 'numba' not in sys.modules, 'numba was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "bakers_cyst" in done.stdout

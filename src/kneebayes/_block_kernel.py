@@ -1,8 +1,27 @@
 """The numba function behind :mod:`kneebayes._kernel` (imported only when the compiled path first runs).
 
 Its arguments are the index arrays of a :class:`kneebayes._kernel.Program`. Rows are
-processed :data:`BLOCK` at a time, a constant the compiler sees, so each inner loop
-over a block's rows is a fixed-length vector loop.
+processed a block at a time (the work space's width, :data:`kneebayes._kernel.BLOCK`),
+each inner loop a contiguous run over the block's rows.
+
+Examples
+--------
+>>> import numpy as np
+>>> from kneebayes._elimination import EliminationPlan
+>>> from kneebayes._kernel import compile_plan
+>>> plan = EliminationPlan((2, 2), [(0,), (0, 1), (1,)], [False, False, True], targets=(2,))
+>>> p = compile_plan(plan)
+>>> prior, table = np.array([0.3, 0.7]), np.array([[0.9, 0.1], [0.2, 0.8]])
+>>> shared = np.concatenate([prior, table.ravel(), np.zeros(2)])
+>>> shared[p.shared_offset[3]:][:2] = prior @ table  # the one step on shared tables, done by the caller
+>>> z, grads = np.empty(1), np.empty((2, 1))
+>>> values, grad = np.empty((p.size, 1)), np.empty((p.size, 1))
+>>> run_blocks(np.array([[1.0], [0.5]]), shared, p.size, p.clique, p.out_offset, p.out_size, p.out_index,
+...            p.out_needed, p.in_start, p.in_offset, p.in_batched, p.in_needed, p.in_index, p.index,
+...            p.final_offset, p.final_batched, p.final_needed, np.array([0]), np.array([2]), z, grads,
+...            values, grad)
+>>> bool(np.isclose(z[0], prior @ table @ [1.0, 0.5]))
+True
 """
 
 # ruff: noqa: PLR0912, PLR0913, PLR0915, C901
@@ -15,8 +34,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Rows per block: every value of a block (about 7,000 entries a row on the 18-cause model) stays in cache.
-BLOCK = 64
 
 
 @numba.njit(nogil=True, cache=True)
@@ -25,16 +42,20 @@ def run_blocks(
     out_index: IntArray, out_needed: BoolArray, in_start: IntArray, in_offset: IntArray, in_batched: BoolArray,
     in_needed: BoolArray, in_index: IntArray, index: IntArray, final_offset: IntArray, final_batched: BoolArray,
     final_needed: BoolArray, target_offset: IntArray, target_size: IntArray, z: FloatArray, grads: FloatArray,
+    values: FloatArray, grad: FloatArray,
 ) -> None:
-    """Write ``Z`` of every row to ``z`` and the targets' derivatives to ``grads`` (rows last)."""
+    """Write ``Z`` of every row to ``z`` and the targets' derivatives to ``grads`` (rows last).
+
+    ``values`` and ``grad``, shape (at least ``size``, block), are the caller's work space:
+    reused from call to call, so no call pays for fresh pages.
+    """
     n = leaves.shape[1]
     leaf_size = leaves.shape[0]
-    values = np.empty((size, BLOCK))
-    grad = np.empty((size, BLOCK))
-    tmp = np.empty(BLOCK)
+    block = values.shape[1]
+    tmp = np.empty(block)
     n_steps = len(clique)
-    for start in range(0, n, BLOCK):
-        b = min(BLOCK, n - start)
+    for start in range(0, n, block):
+        b = min(block, n - start)
         for e in range(leaf_size):
             for r in range(b):
                 values[e, r] = leaves[e, start + r]

@@ -5,21 +5,27 @@ intermediate table of a large batch streams through main memory, and its
 multi-operand loop does not vectorise over the row axis. Here a plan is
 flattened once into index arrays (:class:`Program`): for each step, each clique
 entry's position in every input and in the output. One numba function then runs
-the forward sums and the backward pass for a block of :data:`kneebayes._block_kernel.BLOCK` rows at a
+the forward sums and the backward pass for a block of :data:`BLOCK` rows at a
 time, every value of the block held in one buffer that stays in cache, each inner
 loop a contiguous run over the block's rows (vectorised). It computes the same
 products and sums as the einsum path, only grouped otherwise, so the two agree
 to rounding (tested to 1e-12).
 
-numba is imported on first use only (about 0.3 s, and a one-time compile cached
-on disk), so a command-line diagnosis or a one-patient call, which take the einsum
-path, never pay for it. Without numba (:func:`available` is False) the einsum
-path does everything.
+numba is imported on first use only: about 0.4 s once per process, and about
+2 s the first time ever, to compile the kernel into numba's on-disk cache. The
+command line's ``diagnose``, which scores one patient and exits, keeps the einsum
+path (:func:`switched_off`) and never imports it. Without numba (the ``fast``
+extra), or with ``KNEEBAYES_COMPILED=0`` in the environment, the einsum path
+does everything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +39,34 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@functools.cache
+#: Environment variable that switches the compiled path off when set to ``0``.
+SWITCH = "KNEEBAYES_COMPILED"
+
+_switched_off = False
+
+
 def available() -> bool:
-    """Whether numba can be imported (the compiled path is used only then)."""
+    """Whether the compiled path runs: numba can be imported, and nothing switched it off."""
+    return not _switched_off and os.environ.get(SWITCH, "1") != "0" and _importable()
+
+
+@contextlib.contextmanager
+def switched_off() -> Iterator[None]:
+    """Keep to the einsum path meanwhile (the command line's one-patient ``diagnose`` saves numba's import)."""
+    global _switched_off  # noqa: PLW0603 - a process-wide choice, restored on exit
+    before, _switched_off = _switched_off, True
+    try:
+        yield
+    finally:
+        _switched_off = before
+
+
+@functools.cache
+def _importable() -> bool:
+    """Whether numba can be imported."""
     try:
         import numba  # noqa: F401
-    except ImportError:  # pragma: no cover - numba is a dependency; platforms without a wheel fall back
+    except ImportError:  # pragma: no cover - numba is in the 'fast' extra; without it the einsum path runs
         return False
     return True
 
@@ -152,21 +180,32 @@ def compile_plan(plan: EliminationPlan) -> Program:
 
 
 def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
-    """:meth:`EliminationPlan.run` by the compiled kernel (float64 factors only)."""
+    """Run :meth:`EliminationPlan.run` by the compiled kernel (float64 factors only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kneebayes._elimination import EliminationPlan
+    >>> plan = EliminationPlan((2, 2), [(0,), (0, 1), (1,)], [False, False, True], targets=(2,))
+    >>> factors = [np.array([0.3, 0.7]), np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([[1.0, 0.5], [0.2, 1.0]])]
+    >>> z, (grad,) = run(plan, compile_plan(plan), factors)
+    >>> bool(np.allclose(z, plan.run(factors, compiled=False)[0]))
+    True
+    """
     n = next(len(f) for f, b in zip(factors, plan.batched, strict=True) if b)
     leaves = np.empty((program.leaf_size, n))
     shared = np.empty(program.shared_size)
-    values: dict[int, Any] = {}
+    tables: dict[int, Any] = {}  # shared factors and the outputs of steps on them only
     for i, (f, b) in enumerate(zip(factors, plan.batched, strict=True)):
         at = int(program.leaf_offset[i])
         if b:
             leaves[at:at + f[0].size] = f.reshape(n, -1).T
         else:
             shared[at:at + f.size] = np.ravel(f)
-            values[i] = f
+            tables[i] = f
     for s in program.shared_steps:  # steps on shared tables only: once, by einsum
         step = plan._steps[s]
-        values[step.output] = out = np.einsum(step.forward, *[values[i] for i in step.inputs])
+        tables[step.output] = out = np.einsum(step.forward, *[tables[i] for i in step.inputs])
         at = int(program.shared_offset[step.output])
         shared[at:at + out.size] = np.ravel(out)
     targets = [(int(program.leaf_offset[t]), factors[t][0].size) for t in plan.targets]
@@ -174,15 +213,35 @@ def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> t
     target_size = np.asarray([t[1] for t in targets], dtype=np.int64)
     z = np.empty(n)
     grads = np.empty((int(target_size.sum()), n))
+    values, grad = _work_space(program.size, min(BLOCK, n))
     _kernel()(leaves, shared, program.size, program.clique, program.out_offset, program.out_size,
               program.out_index, program.out_needed, program.in_start, program.in_offset, program.in_batched,
               program.in_needed, program.in_index, program.index, program.final_offset, program.final_batched,
-              program.final_needed, target_offset, target_size, z, grads)
+              program.final_needed, target_offset, target_size, z, grads, values, grad)
     out, at = [], 0
     for t, (_, count) in zip(plan.targets, targets, strict=True):
         out.append(grads[at:at + count].T.reshape(factors[t].shape))
         at += count
     return z, out
+
+
+#: Rows per block: a block's values and derivatives (about 7,000 entries a row each on the 18-cause model)
+#: stay in the L2 and L3 caches, and each inner loop runs over 64 contiguous doubles.
+BLOCK = 64
+
+_local = threading.local()
+
+
+def _work_space(size: int, block: int) -> tuple[FloatArray, FloatArray]:
+    """Return this thread's two work arrays of ``size`` x ``block`` (grown when too small, then kept).
+
+    Fresh arrays of a few MB cost more in page faults (~1,800 a call, ~4 ms) than one
+    block's work; kept per thread, they are touched once.
+    """
+    have: tuple[FloatArray, FloatArray] | None = getattr(_local, "space", None)
+    if have is None or len(have[0]) < size * block:
+        have = _local.space = (np.empty(size * block), np.empty(size * block))
+    return have[0][:size * block].reshape(size, block), have[1][:size * block].reshape(size, block)
 
 
 @functools.cache
