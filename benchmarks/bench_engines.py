@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 import kneebayes
+from kneebayes import _kernel
 from kneebayes._batch import EvidenceArrays
 from kneebayes._engine import ExactEngine
 from kneebayes._evidence import Evidence
@@ -187,6 +189,27 @@ def command_time(command: list[str], runs: int = 7) -> float:
     return statistics.median(times)
 
 
+def kernel_start_up() -> str:
+    """Describe the compiled kernel and what its first use costs: compiling (a fresh cache) and loading (cached)."""
+    if not _kernel.available():
+        return "Compiled kernel: not in use (numba is not installed, or KNEEBAYES_COMPILED=0): the einsum path ran."
+    import numba
+
+    code = ("import time, numpy as np\nfrom kneebayes._elimination import EliminationPlan\n"
+            "plan = EliminationPlan((2, 2), [(0,), (0, 1), (1,)], [False, False, True], targets=(2,))\n"
+            "start = time.perf_counter()\n"
+            "plan.run([np.ones(2), np.ones((2, 2)), np.ones((1, 2))], compiled=True)\n"
+            "print(time.perf_counter() - start)\n")
+    with tempfile.TemporaryDirectory() as cache:
+        fresh = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                     env={**os.environ, "NUMBA_CACHE_DIR": cache}).stdout)
+        cached = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                      env={**os.environ, "NUMBA_CACHE_DIR": cache}).stdout)
+    return (f"Compiled kernel: numba {numba.__version__} (the `fast` extra). Its first use in a process costs "
+            f"{cached:.2f} s (import and load from numba's cache), {fresh:.2f} s the very first time (compile). "
+            "Every kneebayes row below takes it except those marked einsum.")
+
+
 def workloads(params: Parameters, n: int) -> dict[str, EvidenceArrays]:
     """Return the three kinds of input, n patients each."""
     every = len(params.findings)
@@ -214,6 +237,7 @@ def main() -> None:
     p = model.parameters
     print(f"kneebayes {kneebayes.__version__}, numpy {np.__version__}, pandas {pd.__version__}; "
           f"{os.cpu_count()} cores. pgmpy and pyAgrum score {n_reference} patients one at a time.\n")
+    print(kernel_start_up() + "\n")
     targets: list[tuple[str, str, bool]] = []
     # many present findings cost the factored engine (the 18-cause model) most: the half-answered and full
     # questionnaires are timed on smaller batches so that the whole run stays within minutes
@@ -232,6 +256,10 @@ def main() -> None:
         rows.append(("kneebayes, batch of 1 (each patient its own call)", t1, None))
         t1k = time_numpy(engine, ev, small, repeat=5 if small >= 1000 else 3)
         rows.append((f"kneebayes, batch of {small:,}", t1k[0], t1k[2]))
+        if _kernel.available():
+            with _kernel.switched_off():
+                t_einsum = time_numpy(engine, ev, small, repeat=3)
+            rows.append((f"kneebayes without numba (einsum), batch of {small:,}", t_einsum[0], t_einsum[2]))
         tbig = time_numpy(engine, ev, large, repeat=3)
         rows.append((f"kneebayes, batch of {large:,}", tbig[0], tbig[2]))
         diff_pgmpy = float(np.abs(tbig[1][:n_reference] - ref).max())
@@ -255,8 +283,11 @@ def main() -> None:
                             max(diff_pgmpy, diff_agrum) <= 1e-9))
             targets.append((f"peak memory at batch {big:,} < 500 MB", f"{tbig[2]:,.0f} MB", tbig[2] < 500))
             t_diag, skipped = time_diagnose(model, ev, n_reference)
+            with _kernel.switched_off():
+                t_diag_einsum = time_diagnose(model, ev, n_reference)[0]
             print(f"`Model.diagnose` one patient at a time, Diagnosis included: {t_diag * 1e6:,.0f} µs "
-                  f"({t_agrum / t_diag:.1f}x pyAgrum; {skipped} contradictory patient(s) skipped)\n")
+                  f"({t_agrum / t_diag:.1f}x pyAgrum; {skipped} contradictory patient(s) skipped); without numba "
+                  f"(einsum, as the command line): {t_diag_einsum * 1e6:,.0f} µs ({t_agrum / t_diag_einsum:.1f}x)\n")
             targets.append(("one patient through diagnose: >= 5x pyAgrum", f"{t_agrum / t_diag:.1f}x",
                             t_agrum / t_diag >= 5))
 

@@ -31,30 +31,38 @@ from ._errors import (
     UnknownIdError,
     VignetteError,
 )
-from ._evaluate import Evaluation, evaluate, load_vignettes
-from ._explain import Explanation
-from ._export import export
 from ._model import Model, load_model
 from ._priors import Priors, load_priors, shipped_priors_path
 from ._reader import read_prior_file
 from ._red_flags import FiredFlag
-from ._replay import InterviewReplay, replay_interviews
 from ._rule import RedFlagRule
 from ._shipped import diagnose, explain, explorer, interview_step, next_questions, predict_findings
 from ._vocabulary import TRIAGE_LEVELS
 
 if _typing.TYPE_CHECKING:
     from . import analysis as analysis  # the researcher's bench: kneebayes.analysis.diff after `import kneebayes`
+    from ._evaluate import Evaluation, evaluate, load_vignettes
+    from ._explain import Explanation
+    from ._export import export
+    from ._replay import InterviewReplay, replay_interviews
 
     __version__: str
 
+#: Names whose modules load on first use (the command line's ``diagnose`` needs none of them).
+_LAZY = {"analysis": ".analysis", "Evaluation": "._evaluate", "evaluate": "._evaluate",
+         "load_vignettes": "._evaluate", "Explanation": "._explain", "export": "._export",
+         "InterviewReplay": "._replay", "replay_interviews": "._replay"}
+
 
 def __getattr__(name: str) -> _typing.Any:
-    """Import ``analysis`` and look up ``__version__`` on first use: both cost start-up time otherwise."""
-    if name == "analysis":
+    """Import the modules of :data:`_LAZY` and look up ``__version__`` on first use (start-up time otherwise)."""
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module(".analysis", __name__)
+        module = importlib.import_module(_LAZY[name], __name__)
+        value = module if name == "analysis" else getattr(module, name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         import importlib.metadata
 
@@ -65,6 +73,11 @@ def __getattr__(name: str) -> _typing.Any:
         globals()["__version__"] = version
         return version
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List the lazy names too (tab completion in a notebook)."""
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "TRIAGE_LEVELS",

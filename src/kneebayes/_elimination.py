@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _kernel
 from ._parameters import FloatArray
+
+if TYPE_CHECKING:
+    from . import _kernel
 
 #: Batches of at least this many rows run in the compiled kernel when numba is installed (every batch
 #: gains from it: one patient's four rows take 0.6 ms against einsum's 1.5 ms; 1,000 rows, 30 µs a row
@@ -196,6 +198,8 @@ class EliminationPlan:
         (:func:`kneebayes._kernel.available`). Both compute the same sums.
         """
         n = next(len(f) for f, b in zip(factors, self.batched, strict=True) if b)
+        from . import _kernel  # here, not at the top: the einsum path never needs it
+
         if compiled is None:
             compiled = (n >= COMPILED_FROM and all(np.asarray(f).dtype == np.float64 for f in factors)
                         and _kernel.available())

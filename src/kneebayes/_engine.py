@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -50,8 +50,9 @@ from ._contraction import ConditionedPlan, IntArray, Network, choose_conditionin
 from ._errors import ImpossibleEvidenceError, OptionError
 from ._factored import FactoredEngine
 from ._parameters import FloatArray, Parameters, cause_table
-from ._variant_scoring import posteriors_under
-from ._variants import Variants
+
+if TYPE_CHECKING:  # the re-parameterisation modules load on first use
+    from ._variants import Variants
 
 #: Patients per chunk of a cause sweep (each patient has one replica per value of the edited causes' roots).
 _SWEEP_CHUNK = 64
@@ -211,6 +212,9 @@ class ExactEngine:
         >>> engine.posteriors_under(symptom_checker_evidence(model.parameters, 5), draws).shape
         (3, 5, 18)
         """
+        from ._variant_scoring import posteriors_under
+        from ._variants import Variants
+
         if isinstance(variants, Variants):
             Variants.from_parameters(self.params, [variants.base])  # checks the structure
             if variants.base is not self.params:

@@ -46,8 +46,7 @@ from ._vocabulary import TRIAGE_LEVELS, did_you_mean
 if TYPE_CHECKING:  # pragma: no cover
     from ._model import Model
 
-#: Default threshold of expected information gain, in bits, below which the interview may stop.
-DEFAULT_MIN_GAIN = 0.01
+from ._vocabulary import DEFAULT_MIN_GAIN as DEFAULT_MIN_GAIN  # noqa: E402 - the interview's default, re-exported
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -16,7 +16,6 @@ from ._diagnosis import Diagnosis
 from ._engine import UNKNOWN, EvidenceArrays, ExactEngine
 from ._errors import EvidenceError, InvalidSexError, OptionError, PriorsError, Problem, UnknownIdError
 from ._evidence import MAX_AGE, Evidence, check_age, check_sex, make_evidence
-from ._interview import DEFAULT_MIN_GAIN
 from ._parameters import (
     CalibrationError,
     Parameters,
@@ -27,8 +26,7 @@ from ._priors import Priors, load_priors
 from ._progress import progress_bar
 from ._red_flags import describe, fired_matrix, triage_codes
 from ._safety import apply_floor
-from ._variants import Variants
-from ._vocabulary import TRIAGE_LEVELS, unknown_ids
+from ._vocabulary import DEFAULT_MIN_GAIN, TRIAGE_LEVELS, unknown_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -677,6 +675,8 @@ class Model:
 
     def _variant_sweep(self, ev: EvidenceArrays, kind: str, target: str, grid: np.ndarray) -> np.ndarray:
         """Posteriors under each value, all values scored at once through the engine's variants (no rebuild)."""
+        from ._variants import Variants
+
         variants = Variants.repeat(self.parameters, len(grid))
         variants.set(slice(None), kind, target, grid,
                      share_low=self.priors.age_bands["low"].to_numpy(dtype=float).tolist(),

@@ -215,10 +215,11 @@ def compile_parameters(priors: Priors) -> Parameters:
     rf_parent = np.zeros((n_c, n_r), dtype=bool)
     age_parent = np.zeros(n_c, dtype=bool)
     cause_parent = np.zeros((n_c, n_c), dtype=bool)
-    for key, row in priors.cause_risks.iterrows():
+    # zip over the index and one column: iterrows builds a Series per row (~10 ms on the command line)
+    for key, odds_ratio in zip(priors.cause_risks.index, priors.cause_risks["odds_ratio"], strict=True):
         cause, factor = cast("tuple[str, str]", key)  # the index is (cause, factor)
         c = c_index[cause]
-        weight = float(np.log(row["odds_ratio"]))
+        weight = float(np.log(odds_ratio))
         if factor in r_index:
             w_rf[c, r_index[factor]] = weight
             rf_parent[c, r_index[factor]] = True
@@ -231,10 +232,10 @@ def compile_parameters(priors: Priors) -> Parameters:
 
     leak = priors.findings.loc[list(findings), "leak"].to_numpy(dtype=float)
     q = np.zeros((n_c, n_f))
-    for key, row in priors.finding_links.iterrows():
+    for key, probability in zip(priors.finding_links.index, priors.finding_links["probability"], strict=True):
         finding, cause = cast("tuple[str, str]", key)  # the index is (finding, cause)
         f = f_index[finding]
-        q[c_index[cause], f] = 1.0 - (1.0 - row["probability"]) / (1.0 - leak[f])
+        q[c_index[cause], f] = 1.0 - (1.0 - probability) / (1.0 - leak[f])
 
     parents = {causes[c]: [causes[p] for p in np.flatnonzero(cause_parent[c])] for c in range(n_c)}
     order = tuple(c_index[c] for c in topological_order(causes, parents))

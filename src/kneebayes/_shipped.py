@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._diagnosis import Diagnosis
-from ._explain import Explanation
-from ._interview import DEFAULT_MIN_GAIN
+from ._model import Engine, Model, load_model
+from ._vocabulary import DEFAULT_MIN_GAIN
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._explain import Explanation
     from .widgets import Explorer
-from ._model import Engine, Model, load_model
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+#: Default threshold of expected information gain, in bits, below which the interview may stop
+#: (here rather than in ``_interview`` so that the modules whose signatures show it need not import that one).
+DEFAULT_MIN_GAIN = 0.01
+
 KINDS: tuple[str, ...] = ("cause", "symptom", "red_flag", "risk_factor", "sex")
 #: The one id of kind ``sex``: a binary root node, present for a woman and absent for a man, set by
 #: ``diagnose(sex=...)`` and never reported as a finding.
