@@ -284,13 +284,15 @@ def test_full_questionnaires_equal_pyagrum(model: kneebayes.Model, monkeypatch: 
     """Full questionnaires on the shipped 18-cause model (every id and the age answered) equal pyAgrum to 1e-9.
 
     With many present findings they go to the padded chain network (one plan for the batch);
-    with it disabled, each to its own plan: both equal pyAgrum's LazyPropagation.
+    with it disabled, each to its own plan, or to inclusion-exclusion of up to
+    ``MAX_QUICKSCORE_ALONE`` findings: all equal pyAgrum's LazyPropagation.
     """
     p = model.parameters
     ev = sample_evidence(p, 6, max_present=len(p.findings), answer_rate=1.0, age_rate=1.0, seed=8)
     reference = _pyagrum_reference(p, ev)
-    for pad_from in (1, 10**9):
+    for pad_from, alone, fallback in ((1, 8, True), (10**9, 0, True), (10**9, 8, False)):
         monkeypatch.setattr(_factored, "PAD_FROM", pad_from)
+        monkeypatch.setattr(_factored, "MAX_QUICKSCORE_ALONE", alone)
         scores = ExactEngine(p)._factored.score(ev)
-        assert scores.fallback.sum() >= 3
+        assert scores.fallback.sum() >= 3 if fallback else (~scores.fallback).sum() >= 3
         assert np.abs(scores.posteriors - reference).max() < 1e-9

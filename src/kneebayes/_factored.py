@@ -20,14 +20,15 @@ Inclusion-exclusion can cancel: the terms alternate in sign and their sum can be
 far smaller than the terms. Each term is a sum of non-negative products, so it
 carries a relative error of a few hundred ulps at most, and a posterior's
 absolute error is at most ``2 * (sum of |terms| / |sum|) * that error``. When the
-ratio exceeds :data:`MAX_CANCELLATION` (or a patient has more than
-:data:`MAX_QUICKSCORE` present findings of two or more parents) the patient is
-recomputed by an exact elimination that keeps each such present finding whole as
-a chain of small non-negative factors, the answered roots sliced out
-(:mod:`kneebayes._chains`): no subtraction at all. Patients beyond
-:data:`MAX_QUICKSCORE` who answered the same roots, :data:`PAD_FROM` or more in
-a batch, share one padded network (every such finding chained, a chain summing
-to 1 where the finding is not present), so they need no plan of their own.
+ratio exceeds :data:`MAX_CANCELLATION` the patient is recomputed by an exact
+elimination that keeps each such present finding whole as a chain of small
+non-negative factors, the answered roots sliced out (:mod:`kneebayes._chains`):
+no subtraction at all. Patients with more than :data:`MAX_QUICKSCORE` present
+findings of two or more parents who answered the same roots, :data:`PAD_FROM` or
+more in a batch, go straight to one shared padded network (every such finding
+chained, a chain summing to 1 where the finding is not present); the others keep
+to inclusion-exclusion up to :data:`MAX_QUICKSCORE_ALONE` such findings, since a
+network of their own must first be planned, and beyond that have one.
 Before that fallback, a patient that failed the guard is
 recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
 64-bit significand on x86): its terms' error is 2048 times smaller, so the
@@ -61,10 +62,16 @@ MAX_CANCELLATION = 1e4
 #: Where longdouble is plain double (some platforms), the extended-precision stage is skipped.
 MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / np.finfo(np.longdouble).eps)
 
-#: Patients with more present findings of two or more parents than this (2**k rows each) go to the fallback:
-#: with the findings as chains, beyond 4 it costs less than 2**k rows (measured on the 18-cause model with full
-#: and half-answered questionnaires at batch 200: 7 -> 4 took them from 6,800 and 3,400 to 1,600 and 2,400 µs).
+#: Patients with more present findings of two or more parents than this (2**k rows each) go to the padded
+#: fallback network when :data:`PAD_FROM` or more of them answered the same roots: with the findings as chains,
+#: beyond 4 that costs less than 2**k rows (measured on the 18-cause model with full questionnaires, where every
+#: patient answers every root, at batch 1,000: 451 µs a patient; with a limit of 6, 1,189 µs; of 8, 4,808 µs).
 MAX_QUICKSCORE = 4
+
+#: The others keep to inclusion-exclusion up to this many (2**k rows each, in the compiled kernel ~30 µs a row)
+#: rather than plan a network of their own (~25 ms): on new half-answered questionnaires at batch 1,000, where
+#: almost every patient answers a different set of roots, 8 took 1,141 µs a patient (4: 2,594 µs; 10: 1,518 µs).
+MAX_QUICKSCORE_ALONE = 8
 
 #: Patients beyond :data:`MAX_QUICKSCORE` who answered the same roots share the padded fallback network
 #: (one plan for all sets of present findings) when at least this many are scored together; fewer have a
@@ -189,7 +196,11 @@ class FactoredEngine:
         log_space = np.zeros(n, dtype=bool)
         kinds = np.where(present, 1 + self._expansion.kind[np.newaxis, :], 0)  # 1 + each present finding's kind
         doubling = ((kinds == 1 + _QUICKSCORE) | (kinds == 1 + _PAIR)).sum(axis=1)  # log2 of each patient's rows
-        for groups in self._runs(kinds, doubling, doubling > MAX_QUICKSCORE):
+        answers = self.structure.answers(ev)
+        # beyond MAX_QUICKSCORE, patients who can share the padded network take it; the others keep to
+        # inclusion-exclusion up to MAX_QUICKSCORE_ALONE rather than plan a network of their own
+        padded = _padded(answers >= 0, doubling > MAX_QUICKSCORE)
+        for groups in self._runs(kinds, doubling, padded | (doubling > MAX_QUICKSCORE_ALONE)):
             rows, z, marginal, spread = self._quickscore(groups, doubling, present, log_absent, weights)
             ok = (z > TINY) & (spread <= MAX_CANCELLATION * z)
             self._accept(rows[ok], z[ok], marginal[ok], log_z, posteriors)
@@ -198,7 +209,7 @@ class FactoredEngine:
             if self._expansion_ext is None:
                 self._expansion_ext = _Expansion(self.params, np.longdouble)
             log_absent_ext = _absent_logs(absent, self._expansion_ext.log_off)
-            left = todo & (doubling <= MAX_QUICKSCORE)
+            left = todo & ~padded & (doubling <= MAX_QUICKSCORE_ALONE)
             for groups in self._runs(kinds, doubling, ~left):
                 rows, z, marginal, spread = self._quickscore(groups, doubling, present, log_absent_ext, weights,
                                                              extended=True)
@@ -208,11 +219,8 @@ class FactoredEngine:
                 extended[rows[ok]] = True
         fallback = todo.copy()
         if todo.any():
-            answers = self.structure.answers(ev)
             chained = present & (self._expansion.kind >= _PAIR)
-            many = doubling > MAX_QUICKSCORE  # the padded network, all sets of present findings in one plan
-            masks, mask_of, count = np.unique(answers[many] >= 0, axis=0, return_inverse=True, return_counts=True)
-            many[np.flatnonzero(many)[count[np.asarray(mask_of).reshape(-1)] < PAD_FROM]] = False
+            many = padded | _padded(answers >= 0, todo & (doubling > MAX_QUICKSCORE))  # all in one plan
             chained[many] = False
             for answered, own, group in _fallback_groups(answers >= 0, chained, np.flatnonzero(todo)):
                 for which, rows in ((None, group[many[group]]), (own, group[~many[group]])):
@@ -499,6 +507,16 @@ class _Expansion:
                     first = [c1] if j else []
                     self.pair_a[f, j, c2] = log_present(f, first)
                     self.pair_b[f, j, c2] = log_present(f, [*first, c2])
+
+
+def _padded(answered: npt.NDArray[np.bool_], candidates: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Select the ``candidates`` who answered the same roots as :data:`PAD_FROM` or more candidates (one network)."""
+    out = candidates.copy()
+    if not candidates.any():
+        return out
+    _, group, count = np.unique(answered[candidates], axis=0, return_inverse=True, return_counts=True)
+    out[np.flatnonzero(candidates)[count[np.asarray(group).reshape(-1)] < PAD_FROM]] = False
+    return out
 
 
 def _fallback_groups(answered: npt.NDArray[np.bool_], chained: npt.NDArray[np.bool_], rows: IntArray,

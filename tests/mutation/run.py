@@ -75,6 +75,8 @@ FIRST = {
     "_diff.py": ("test_diff_triage.py", "test_diff.py"),
     "_result.py": ("test_diff.py",),
     "_rule.py": ("test_safety_floor.py", "test_red_flag_edges.py"),
+    "_kernel.py": ("test_kernel.py",),
+    "_block_kernel.py": ("test_kernel.py",),
 }
 _CHILDREN: set[subprocess.Popen[str]] = set()
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis",
