@@ -30,6 +30,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+#: Steps with this many inputs or more get each input's derivative from prefix and suffix products (about
+#: 3 products an entry per input instead of one per pair of inputs: the age step of the 18-cause model has 6).
+PREFIX_FROM = 4
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -54,6 +58,10 @@ def run_blocks(
     block = values.shape[1]
     tmp = np.empty(block)
     n_steps = len(clique)
+    widest = 1
+    for s in range(n_steps):
+        widest = max(widest, in_start[s + 1] - in_start[s])
+    prefix = np.empty((widest, block))
     for start in range(0, n, block):
         b = min(block, n - start)
         for e in range(leaf_size):
@@ -117,6 +125,41 @@ def run_blocks(
             if not out_needed[s]:
                 continue
             first, last = in_start[s], in_start[s + 1]
+            if last - first >= PREFIX_FROM:  # many inputs: prefix and suffix products, not one product per input
+                for e in range(clique[s]):
+                    o = out_offset[s] + index[out_index[s] + e]
+                    for r in range(b):
+                        prefix[0, r] = grad[o, r]
+                    for i in range(1, last - first):
+                        m = first + i - 1
+                        j = index[in_index[m] + e]
+                        if in_batched[m]:
+                            row = in_offset[m] + j
+                            for r in range(b):
+                                prefix[i, r] = prefix[i - 1, r] * values[row, r]
+                        else:
+                            v = shared[in_offset[m] + j]
+                            for r in range(b):
+                                prefix[i, r] = prefix[i - 1, r] * v
+                    for r in range(b):
+                        tmp[r] = 1.0  # the product of the inputs after i
+                    for i in range(last - first - 1, -1, -1):
+                        k = first + i
+                        j = index[in_index[k] + e]
+                        if in_needed[k]:
+                            row = in_offset[k] + j
+                            for r in range(b):
+                                grad[row, r] += prefix[i, r] * tmp[r]
+                        if i > 0:
+                            if in_batched[k]:
+                                row = in_offset[k] + j
+                                for r in range(b):
+                                    tmp[r] *= values[row, r]
+                            else:
+                                v = shared[in_offset[k] + j]
+                                for r in range(b):
+                                    tmp[r] *= v
+                continue
             for e in range(clique[s]):
                 o = out_offset[s] + index[out_index[s] + e]
                 for k in range(first, last):

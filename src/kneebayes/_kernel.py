@@ -107,10 +107,15 @@ class Program:
     shared_offset: IntArray  # per value: its offset in the shared vector, or -1
 
 
+@functools.lru_cache(maxsize=256)
+def _grid(shape: tuple[int, ...]) -> IntArray:
+    """Each entry's index along every axis of a table of ``shape``, entries in C order: shape (axes, entries)."""
+    return np.indices(shape).reshape(len(shape), -1) if shape else np.zeros((0, 1), dtype=np.int64)
+
+
 def _positions(cards: tuple[int, ...], clique: tuple[int, ...], scope: tuple[int, ...]) -> IntArray:
     """For each entry of ``clique`` (C order), the flat position of its assignment in a table over ``scope``."""
-    shape = [cards[u] for u in clique]
-    grid = np.indices(shape).reshape(len(clique), -1) if clique else np.zeros((0, 1), dtype=np.int64)
+    grid = _grid(tuple(cards[u] for u in clique))
     flat = np.zeros(grid.shape[1], dtype=np.int64)
     for u in scope:
         flat = flat * cards[u] + grid[clique.index(u)]
