@@ -93,8 +93,12 @@ def main() -> None:
             print(f"dask:   read, diagnose_many, write on {cores} worker processes: {dask_s:.1f} s, "
                   f"{dask_s / args.rows * 1e6:.0f} us a row, {pandas_s / dask_s:.2f}x pandas "
                   f"(cluster start {started:.1f} s, not counted)")
-            a = pd.read_parquet(Path(tmp) / "pandas.parquet")
-            b = pd.read_parquet(Path(tmp) / "dask")
+            # compared by patient (the index): Dask names its files part.0 ... part.19, which read back in
+            # text order (part.10 before part.2), so positions differ beyond 10 partitions
+            a = pd.read_parquet(Path(tmp) / "pandas.parquet").sort_index()
+            b = pd.read_parquet(Path(tmp) / "dask").sort_index()
+            if not a.index.equals(b.index):
+                raise SystemExit("the Dask result does not hold the same patients as the pandas one")
             same_text = (a[["triage", "red_flags"]].to_numpy() == b[["triage", "red_flags"]].to_numpy()).all()
             diff = float(np.abs(a[list(model.causes)].to_numpy() - b[list(model.causes)].to_numpy()).max())
             print(f"        largest difference from pandas: {diff:.1e}; triage and red flags identical: {same_text}")
