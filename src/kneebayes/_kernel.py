@@ -218,11 +218,11 @@ def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> t
     target_size = np.asarray([t[1] for t in targets], dtype=np.int64)
     z = np.empty(n)
     grads = np.empty((int(target_size.sum()), n))
-    values, grad = _work_space(program.size, min(BLOCK, n))
-    _kernel()(leaves, shared, program.size, program.clique, program.out_offset, program.out_size,
-              program.out_index, program.out_needed, program.in_start, program.in_offset, program.in_batched,
-              program.in_needed, program.in_index, program.index, program.final_offset, program.final_batched,
-              program.final_needed, target_offset, target_size, z, grads, values, grad)
+    with _work_space(program.size, min(BLOCK, n)) as (values, grad):
+        _kernel()(leaves, shared, program.size, program.clique, program.out_offset, program.out_size,
+                  program.out_index, program.out_needed, program.in_start, program.in_offset, program.in_batched,
+                  program.in_needed, program.in_index, program.index, program.final_offset, program.final_batched,
+                  program.final_needed, target_offset, target_size, z, grads, values, grad)
     out, at = [], 0
     for t, (_, count) in zip(plan.targets, targets, strict=True):
         out.append(grads[at:at + count].T.reshape(factors[t].shape))
@@ -234,19 +234,31 @@ def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> t
 #: stay in the L2 and L3 caches, and each inner loop runs over 64 contiguous doubles.
 BLOCK = 64
 
-_local = threading.local()
+#: Work spaces not in use (pairs of flat arrays), kept between calls; at most :data:`_KEPT` of them.
+_spare: list[tuple[FloatArray, FloatArray]] = []
+_spare_lock = threading.Lock()
+_KEPT = 4
 
 
-def _work_space(size: int, block: int) -> tuple[FloatArray, FloatArray]:
-    """Return this thread's two work arrays of ``size`` x ``block`` (grown when too small, then kept).
+@contextlib.contextmanager
+def _work_space(size: int, block: int) -> Iterator[tuple[FloatArray, FloatArray]]:
+    """Lend two work arrays of ``size`` x ``block``, taken from the spares (or made) and given back after.
 
     Fresh arrays of a few MB cost more in page faults (~1,800 a call, ~4 ms) than one
-    block's work; kept per thread, they are touched once.
+    block's work. The engine's threads are new at each batch call, so the spares are
+    shared by all threads rather than kept per thread; each is used by one call at a time.
     """
-    have: tuple[FloatArray, FloatArray] | None = getattr(_local, "space", None)
-    if have is None or len(have[0]) < size * block:
-        have = _local.space = (np.empty(size * block), np.empty(size * block))
-    return have[0][:size * block].reshape(size, block), have[1][:size * block].reshape(size, block)
+    with _spare_lock:
+        fits = [i for i, (a, _) in enumerate(_spare) if len(a) >= size * block]
+        pair = _spare.pop(fits[0]) if fits else None
+    if pair is None:
+        pair = (np.empty(size * block), np.empty(size * block))
+    try:
+        yield pair[0][:size * block].reshape(size, block), pair[1][:size * block].reshape(size, block)
+    finally:
+        with _spare_lock:
+            if len(_spare) < _KEPT:
+                _spare.append(pair)
 
 
 @functools.cache
