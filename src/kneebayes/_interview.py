@@ -41,12 +41,10 @@ import pandas as pd
 
 from ._errors import OptionError, UnknownIdError
 from ._evidence import Evidence
-from ._vocabulary import TRIAGE_LEVELS, did_you_mean
+from ._vocabulary import DEFAULT_MIN_GAIN, TRIAGE_LEVELS, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._model import Model
-
-from ._vocabulary import DEFAULT_MIN_GAIN as DEFAULT_MIN_GAIN  # noqa: E402 - the interview's default, re-exported
 
 FloatArray = npt.NDArray[np.float64]
 

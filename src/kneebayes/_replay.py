@@ -21,7 +21,6 @@ import pandas as pd
 
 from ._errors import OptionError
 from ._interview import (
-    DEFAULT_MIN_GAIN,
     ScoreStore,
     check_min_gain,
     decide,
@@ -30,7 +29,7 @@ from ._interview import (
     red_flag_questions,
 )
 from ._progress import progress_bar
-from ._vocabulary import TRIAGE_LEVELS
+from ._vocabulary import DEFAULT_MIN_GAIN, TRIAGE_LEVELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._model import Model
