@@ -75,7 +75,8 @@ def min_fill_order(cards: tuple[int, ...], scopes: list[tuple[int, ...]]) -> lis
     def cost(v: int) -> tuple[int, float, int]:
         near = neighbours[v]
         around = members(near)
-        fill = sum((near & ~neighbours[a] & ~(1 << a)).bit_count() for a in around) // 2
+        # each neighbour a counts the others it is not linked to (a itself is in near, not in its own mask)
+        fill = sum((near & ~neighbours[a]).bit_count() - 1 for a in around) // 2
         return fill, log_card[v] + sum(log_card[u] for u in around), v
 
     costs = {v: cost(v) for v in range(len(cards))}
@@ -84,13 +85,17 @@ def min_fill_order(cards: tuple[int, ...], scopes: list[tuple[int, ...]]) -> lis
         v = min(costs.values())[2]
         near = neighbours[v]
         del costs[v]
-        changed = near
-        for a in members(near):
+        around = members(near)
+        reach = 0
+        for a in around:
+            reach |= neighbours[a]
             neighbours[a] = (neighbours[a] | near) & ~(1 << a) & ~(1 << v)
-        for a in members(near):  # only costs within two steps of v can change
-            changed |= neighbours[a]
-        for u in members(changed):
-            if u in costs:
+        # a cost changes only for v's neighbours (their neighbourhood changed) and for vertices next to two
+        # or more of them (an edge was added among their neighbours); the others keep theirs
+        for u in around:
+            costs[u] = cost(u)
+        for u in members(reach & ~near & ~(1 << v)):
+            if u in costs and (neighbours[u] & near).bit_count() >= 2:
                 costs[u] = cost(u)
         order.append(v)
     return order

@@ -302,6 +302,10 @@ MUTANTS: list[Mutant] = [
            '''self.exit(1, f"kneebayes: error: {message} (see 'kneebayes --help')\\n")''',
            "a command-line usage error exits with 1 instead of 2"),
     # ---- the compiled kernel (_kernel.py, _block_kernel.py) -------------------------------------------------
+    Mutant("min_fill_stale_costs", S + "_elimination.py",
+           "if u in costs and (neighbours[u] & near).bit_count() >= 2:",
+           "if u in costs and (neighbours[u] & near).bit_count() >= 3:",
+           "min-fill keeps a stale cost for a vertex next to two of the eliminated one's neighbours"),
     Mutant("kernel_drops_partial_block", S + "_block_kernel.py",
            "    for start in range(0, n, block):\n",
            "    for start in range(0, n - block + 1 if n >= block else n, block):\n",

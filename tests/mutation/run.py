@@ -76,6 +76,7 @@ FIRST = {
     "_result.py": ("test_diff.py",),
     "_rule.py": ("test_safety_floor.py", "test_red_flag_edges.py"),
     "_kernel.py": ("test_kernel.py",),
+    "_elimination.py": ("test_factored.py", "test_kernel.py"),
     "_block_kernel.py": ("test_kernel.py",),
 }
 _CHILDREN: set[subprocess.Popen[str]] = set()
