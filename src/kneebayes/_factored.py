@@ -69,7 +69,7 @@ MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / 
 MAX_QUICKSCORE = 4
 
 #: The others keep to inclusion-exclusion up to this many (2**k rows each, in the compiled kernel ~30 µs a row)
-#: rather than plan a network of their own (~25 ms): on new half-answered questionnaires at batch 1,000, where
+#: rather than plan a network of their own (~15 ms): on new half-answered questionnaires at batch 1,000, where
 #: almost every patient answers a different set of roots, 8 took 1,141 µs a patient (4: 2,594 µs; 10: 1,518 µs).
 MAX_QUICKSCORE_ALONE = 8
 
