@@ -125,3 +125,25 @@ def test_command_line_diagnose_never_imports_numba() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "bakers_cyst" in done.stdout
+
+
+def test_a_broken_numba_warns_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A numba that is installed but fails to import (built for another numpy) is said in a warning, not a crash."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name: str, *args: object, **kwargs: object) -> object:
+        if name == "numba":
+            raise ImportError("numba needs numpy < 2.5")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    _kernel._importable.cache_clear()
+    try:
+        with pytest.warns(kneebayes.KneeBayesWarning, match="numba is installed but could not be imported"):
+            assert not _kernel.available()
+    finally:
+        monkeypatch.undo()
+        _kernel._importable.cache_clear()
+    assert _kernel.available()

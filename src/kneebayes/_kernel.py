@@ -25,6 +25,7 @@ import contextlib
 import functools
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -63,10 +64,17 @@ def switched_off() -> Iterator[None]:
 
 @functools.cache
 def _importable() -> bool:
-    """Whether numba can be imported."""
+    """Whether numba can be imported; a numba that is installed but fails to import is said once, in a warning."""
     try:
         import numba  # noqa: F401
-    except ImportError:  # pragma: no cover - numba is in the 'fast' extra; without it the einsum path runs
+    except ModuleNotFoundError:  # the 'fast' extra is not installed: the einsum path runs, as documented
+        return False
+    except Exception as err:  # noqa: BLE001 - a broken numba (say, built for another numpy) must not stop a diagnosis
+        from ._errors import KneeBayesWarning
+
+        warnings.warn(f"numba is installed but could not be imported ({type(err).__name__}: {err}); kneebayes "
+                      "runs without its compiled kernel: the same results, more slowly", KneeBayesWarning,
+                      stacklevel=2)
         return False
     return True
 
