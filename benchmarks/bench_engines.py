@@ -10,11 +10,14 @@ symptom-checker input (each patient answers 7 random ids of the 42, 3 present an
 no age), half-answered questionnaires (patients forward-sampled from the model, each id
 revealed with probability 1/2 and the age with 4/5) and full questionnaires. pgmpy reuses one
 VariableElimination object and pyAgrum one LazyPropagation with the causes as targets. The
-script prints time per patient at batches of 1, 1,000 and 100,000 (the half-answered and full
-questionnaires, which cost the factored engine most, at 10,000 and 2,000), ratios measured in this
-run, the largest differences, peak memory, a 24-cause synthetic network (the factored
-engine), sweep timings, the command line beside ``python -c "import pandas"``, and every
-target of issue 10 with its measured value. A benchmark, not a test: it asserts nothing.
+script prints what the compiled kernel's first use costs, then time per patient at batches of 1,
+1,000 and 100,000 (the half-answered and full questionnaires, which cost the factored engine
+most, at 10,000 and 2,000), and at 1,000 on the einsum path alone (as without numba), every
+timed batch on patients no earlier call has scored (a user's new patients: no elimination plan
+cached for them), ratios measured in this run, the largest differences, peak memory, one patient
+through ``Model.diagnose`` with and without the kernel, a 24-cause synthetic network (the
+factored engine), sweep timings, the command line beside ``python -c "import pandas"``, and
+every target of issue 10 with its measured value. A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
