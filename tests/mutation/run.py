@@ -225,23 +225,28 @@ def run_all(mutants: list[Mutant], workers: int, timeout: float, baseline: bool)
     return sorted(outcomes, key=lambda o: order[o.mutant.id])
 
 
-def report(outcomes: list[Outcome]) -> str:
-    """Return the results as a Markdown table with the score."""
-    live = [o for o in outcomes if o.status != "stale"]
-    killed = [o for o in live if o.status == "killed"]
-    readme_only = [o for o in live if o.status == "killed by README only"]
-    survived = [o for o in live if o.status == "SURVIVED"]
-    stale = [o for o in outcomes if o.status == "stale"]
+def snapshot() -> str:
+    """Name the code the copies are taken from: the commit, and whether tracked files differ from it."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
                            text=True, check=False).stdout.strip().splitlines()
     dirty = [line for line in dirty if not line.endswith("RESULTS.md")]
+    return f"commit {commit}{' with uncommitted changes' if dirty else ''}"
+
+
+def report(outcomes: list[Outcome], code: str) -> str:
+    """Return the results as a Markdown table with the score (``code`` from :func:`snapshot`, taken at the start)."""
+    live = [o for o in outcomes if o.status != "stale"]
+    killed = [o for o in live if o.status == "killed"]
+    readme_only = [o for o in live if o.status == "killed by README only"]
+    survived = [o for o in live if o.status == "SURVIVED"]
+    stale = [o for o in outcomes if o.status == "stale"]
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Mutation results",
         "",
-        f"Run {when} on commit {commit}{' with uncommitted changes' if dirty else ''} by "
+        f"Run {when} on {code} (the copies' code, as it was when the run started) by "
         "`python tests/mutation/run.py` (mutants in `tests/mutation/mutants.py`).",
         "",
         f"**Score: {len(killed)} of {len(live)} mutants killed by the suite without the README-figures test"
@@ -285,10 +290,11 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown mutant id(s): {', '.join(unknown)}")
         chosen = [m for m in MUTANTS if m.id in args.only]
+    code = snapshot()  # before the copies are taken: the repository may change while the run goes on
     outcomes = run_all(chosen, args.workers, args.timeout, baseline=not args.no_baseline)
     if outcomes and outcomes[0].status == "baseline":
         return 2
-    table = report(outcomes)
+    table = report(outcomes, code)
     print()
     print(table)
     if not args.only:
