@@ -29,8 +29,8 @@ more in a batch, go straight to one shared padded network (every such finding
 chained, a chain summing to 1 where the finding is not present); the others keep
 to inclusion-exclusion up to :data:`MAX_QUICKSCORE_ALONE` such findings, since a
 network of their own must first be planned, and beyond that have one.
-Before that fallback, a patient that failed the guard is
-recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
+Before that fallback, a patient with at most :data:`MAX_QUICKSCORE` such findings
+that failed the guard is recomputed by inclusion-exclusion in extended precision (``numpy.longdouble``,
 64-bit significand on x86): its terms' error is 2048 times smaller, so the
 guard accepts a cancellation 2048 times larger (:data:`MAX_CANCELLATION_EXTENDED`).
 Rows whose ``Z`` falls below :data:`TINY` (underflow) are redone by the
@@ -69,9 +69,13 @@ MAX_CANCELLATION_EXTENDED = MAX_CANCELLATION * float(np.finfo(np.float64).eps / 
 MAX_QUICKSCORE = 4
 
 #: The others keep to inclusion-exclusion up to this many (2**k rows each, in the compiled kernel ~30 µs a row)
-#: rather than plan a network of their own (~15 ms): on new half-answered questionnaires at batch 1,000, where
-#: almost every patient answers a different set of roots, 8 took 1,141 µs a patient (4: 2,594 µs; 10: 1,518 µs).
-MAX_QUICKSCORE_ALONE = 8
+#: rather than plan a network of their own (5 to 20 ms). Extended precision is tried only up to
+#: :data:`MAX_QUICKSCORE`: beyond, a patient failing the guard goes to the fallback (einsum in longdouble over
+#: 2**k rows costs more than a plan). Measured on the same new patients, (limit, extended up to) = (6, 4) against
+#: (8, 8), (6, 6) and (4, 4): half-answered at batch 2,000, 1,135 against 1,215, 1,111 and 2,178 µs a patient;
+#: one at a time, 2,543 against 2,911, 2,410 and 2,930 µs; full questionnaires one at a time, 4,461 against
+#: 13,876, 5,815 and 5,374 µs; at batch 200, 753 against 1,224, 824 and 724 µs.
+MAX_QUICKSCORE_ALONE = 6
 
 #: Patients beyond :data:`MAX_QUICKSCORE` who answered the same roots share the padded fallback network
 #: (one plan for all sets of present findings) when at least this many are scored together; fewer have a
@@ -209,7 +213,7 @@ class FactoredEngine:
             if self._expansion_ext is None:
                 self._expansion_ext = _Expansion(self.params, np.longdouble)
             log_absent_ext = _absent_logs(absent, self._expansion_ext.log_off)
-            left = todo & ~padded & (doubling <= MAX_QUICKSCORE_ALONE)
+            left = todo & ~padded & (doubling <= MAX_QUICKSCORE)
             for groups in self._runs(kinds, doubling, ~left):
                 rows, z, marginal, spread = self._quickscore(groups, doubling, present, log_absent_ext, weights,
                                                              extended=True)
