@@ -80,9 +80,9 @@ def test_engine_scores_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> N
     params = kneebayes.load_model().parameters
     engine = FactoredEngine(params)
     for ev in (symptom_checker_evidence(params, 300, seed=4), sample_evidence(params, 300, seed=5)):
-        monkeypatch.setattr(_elimination, "COMPILED_FROM", 10**9)
-        reference = engine.score(ev)
-        monkeypatch.setattr(_elimination, "COMPILED_FROM", 1)
+        with _kernel.switched_off():
+            reference = engine.score(ev)
+        monkeypatch.setattr(_elimination, "COMPILED_FROM", 1)  # every plan compiled at its first use
         scores = engine.score(ev)
         np.testing.assert_allclose(scores.posteriors, reference.posteriors, rtol=0, atol=1e-12)
         np.testing.assert_allclose(scores.log_evidence, reference.log_evidence, rtol=1e-12)
@@ -147,3 +147,33 @@ def test_a_broken_numba_warns_and_falls_back(monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.undo()
         _kernel._importable.cache_clear()
     assert _kernel.available()
+
+
+def test_a_plan_is_compiled_when_reused_or_for_a_large_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan made for one patient's row or two stays with einsum; used again, or for a large batch, it is compiled.
+
+    Compiling costs more than einsum on a row or two of a plan used once (the fallback's own plans).
+    """
+    params = kneebayes.load_model().parameters
+    calls: list[int] = []
+    real = _kernel.run
+    monkeypatch.setattr(_kernel, "run", lambda *args: calls.append(len(args[2][-1])) or real(*args))
+    few = FactoredEngine(params).plan
+    factors = random_factors(few, 2, np.random.default_rng(5))
+    few.run(factors)
+    assert calls == []  # first use, two rows: einsum
+    few.run(factors)
+    assert calls == [2]  # used again: compiled
+    many = FactoredEngine(params).plan
+    many.run(random_factors(many, _elimination.COMPILED_FROM, np.random.default_rng(6)))
+    assert calls == [2, _elimination.COMPILED_FROM]  # a large batch: compiled at its first use
+
+
+def test_a_large_network_runs_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each work array stays within WORK_ENTRIES: a network of many entries a row runs in blocks of fewer rows."""
+    plan = FactoredEngine(kneebayes.load_model().parameters).plan
+    program = _kernel.compile_plan(plan)
+    monkeypatch.setattr(_kernel, "WORK_ENTRIES", program.size * 5)  # blocks of 5 rows, not 64
+    monkeypatch.setattr(_kernel, "_spare", [])
+    assert_same(plan, random_factors(plan, 23, np.random.default_rng(9)))  # blocks of 5, 5, 5, 5 and 3 rows
+    assert _kernel._spare and all(len(a) <= program.size * 5 for a, _ in _kernel._spare)

@@ -226,7 +226,8 @@ def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> t
     target_size = np.asarray([t[1] for t in targets], dtype=np.int64)
     z = np.empty(n)
     grads = np.empty((int(target_size.sum()), n))
-    with _work_space(program.size, min(BLOCK, n)) as (values, grad):
+    block = max(1, min(BLOCK, n, WORK_ENTRIES // max(1, program.size)))
+    with _work_space(program.size, block) as (values, grad):
         _kernel()(leaves, shared, program.size, program.clique, program.out_offset, program.out_size,
                   program.out_index, program.out_needed, program.in_start, program.in_offset, program.in_batched,
                   program.in_needed, program.in_index, program.index, program.final_offset, program.final_batched,
@@ -241,6 +242,9 @@ def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> t
 #: Rows per block: a block's values and derivatives (about 7,000 entries a row each on the 18-cause model)
 #: stay in the L2 and L3 caches, and each inner loop runs over 64 contiguous doubles.
 BLOCK = 64
+
+#: Entries of one work array at most (8 MB): a network with more entries a row runs in smaller blocks.
+WORK_ENTRIES = 1 << 20
 
 #: Work spaces not in use (pairs of flat arrays), kept between calls; at most :data:`_KEPT` of them.
 _spare: list[tuple[FloatArray, FloatArray]] = []
