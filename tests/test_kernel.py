@@ -150,23 +150,27 @@ def test_a_broken_numba_warns_and_falls_back(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_a_plan_is_compiled_when_reused_or_for_a_large_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A plan made for one patient's row or two stays with einsum; used again, or for a large batch, it is compiled.
+    """A plan made for one patient's row or two stays with einsum; an engine's own plan, or a large batch, is compiled.
 
     Compiling costs more than einsum on a row or two of a plan used once (the fallback's own plans).
+    The choice never depends on earlier calls: the same call gives the same digits every time.
     """
     params = kneebayes.load_model().parameters
     calls: list[int] = []
     real = _kernel.run
     monkeypatch.setattr(_kernel, "run", lambda *args: calls.append(len(args[2][-1])) or real(*args))
-    few = FactoredEngine(params).plan
-    factors = random_factors(few, 2, np.random.default_rng(5))
-    few.run(factors)
-    assert calls == []  # first use, two rows: einsum
-    few.run(factors)
-    assert calls == [2]  # used again: compiled
-    many = FactoredEngine(params).plan
-    many.run(random_factors(many, _elimination.COMPILED_FROM, np.random.default_rng(6)))
-    assert calls == [2, _elimination.COMPILED_FROM]  # a large batch: compiled at its first use
+    engine_plan = FactoredEngine(params).plan
+    assert engine_plan.reused
+    engine_plan.run(random_factors(engine_plan, 2, np.random.default_rng(5)))
+    assert calls == [2]  # the engine's own network: compiled for two rows
+    made = EliminationPlan(engine_plan.cards, engine_plan.scopes, engine_plan.batched, engine_plan.targets)
+    factors = random_factors(made, 2, np.random.default_rng(5))
+    first = made.run(factors)
+    second = made.run(factors)
+    assert calls == [2]  # a plan made for a row or two: einsum, and again einsum
+    assert np.array_equal(first[0], second[0])
+    made.run(random_factors(made, _elimination.COMPILED_FROM, np.random.default_rng(6)))
+    assert calls == [2, _elimination.COMPILED_FROM]  # a large batch: compiled
 
 
 def test_a_large_network_runs_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:

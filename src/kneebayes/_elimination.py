@@ -31,12 +31,13 @@ from ._parameters import FloatArray
 if TYPE_CHECKING:
     from . import _kernel
 
-#: A plan runs in the compiled kernel (when numba is installed) from its second use, or at its first
-#: when the batch has at least this many rows. Compiling a plan into index arrays costs 2 ms on the
-#: shipped model's Quickscore network and more on a large chain network; a plan made for one patient
-#: (the fallback's own plans) is used once, for a row or two, where einsum costs less. Once compiled,
-#: every batch gains (one patient's four rows: 0.6 ms against einsum's 1.5 ms; 1,000 rows, 30 µs a
-#: row against 80 µs). Tests set it to 1 or to a huge value to compare the two paths.
+#: A plan runs in the compiled kernel (when numba is installed) for batches of at least this many rows,
+#: or for any batch when it was made with ``reused=True`` (the engine's own network, run again and
+#: again). Compiling a plan into index arrays costs 2 ms on the shipped model's Quickscore network and
+#: more on a large chain network; a plan made for one patient (the fallback's own plans) runs once, on
+#: a row or two, where einsum costs less. Once compiled, every batch gains (one patient's four rows:
+#: 0.6 ms against einsum's 1.5 ms; 1,000 rows, 30 µs a row against 80 µs). The choice depends on the
+#: plan and the batch only, never on earlier calls, so the same call gives the same digits every time.
 COMPILED_FROM = 32
 
 #: Table entries a caller's batch of rows may span (rows x entries per row, ~128 MB): callers size their runs by it.
@@ -134,6 +135,9 @@ class EliminationPlan:
         Whether each factor holds one array per row (leading axis) or one shared array.
     targets : tuple of int
         Factors whose derivative :meth:`run` returns (typically unary evidence factors).
+    reused : bool
+        The plan will be run again and again (an engine's own network): the compiled kernel
+        runs it whatever the batch size (see :data:`COMPILED_FROM`).
 
     Examples
     --------
@@ -153,8 +157,11 @@ class EliminationPlan:
         scopes: list[tuple[int, ...]],
         batched: list[bool],
         targets: tuple[int, ...] = (),
+        *,
+        reused: bool = False,
     ) -> None:
         self.cards = cards
+        self.reused = reused
         self.scopes = [tuple(s) for s in scopes]
         self.batched = list(batched)
         self.targets = targets
@@ -197,7 +204,6 @@ class EliminationPlan:
             needs[step.output] = any(needs[i] for i in step.inputs)
         self._needs = needs
         self._program: _kernel.Program | None = None  # the compiled kernel's index arrays, when first needed
-        self._uses = 0  # calls of run(): a plan used again is worth compiling
         #: Table entries per row summed over all steps: the work and memory of one row.
         self.entries_per_row = sum(
             int(np.prod([cards[u] for u in step.clique], dtype=np.int64)) for step in steps)
@@ -213,9 +219,8 @@ class EliminationPlan:
         n = next(len(f) for f, b in zip(factors, self.batched, strict=True) if b)
         from . import _kernel  # here, not at the top: the einsum path never needs it
 
-        self._uses += 1
         if compiled is None:
-            compiled = ((self._program is not None or self._uses > 1 or n >= COMPILED_FROM)
+            compiled = ((self.reused or n >= COMPILED_FROM)
                         and all(np.asarray(f).dtype == np.float64 for f in factors) and _kernel.available())
         if compiled:
             if self._program is None:

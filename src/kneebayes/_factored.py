@@ -164,7 +164,7 @@ class FactoredEngine:
         scopes = [(i,) for i in range(n_roots)] + self.table_scopes + [(n_roots + c,) for c in range(n_c)]
         batched = [True] * n_roots + [False] * n_c + [True] * n_c
         unary = tuple(range(n_roots + n_c, n_roots + 2 * n_c))
-        self.plan = EliminationPlan(self.cards, scopes, batched, targets=unary)
+        self.plan = EliminationPlan(self.cards, scopes, batched, targets=unary, reused=True)
         with np.errstate(divide="ignore"):  # a link or leak of 1 makes absence impossible: log 0 = -inf
             self._log_off = np.log1p(-params.q).T  # (F, C)
             self._log_keep = np.log1p(-params.leak)  # (F,)
