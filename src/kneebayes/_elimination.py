@@ -213,7 +213,8 @@ class EliminationPlan:
 
         ``factors`` follow the plan's scopes; batched ones have a leading row axis of length N.
         ``compiled`` chooses the numba kernel (:mod:`kneebayes._kernel`) or ``numpy.einsum``;
-        by default the kernel runs float64 batches when numba is installed and not switched off
+        by default the kernel runs float64 factors of a ``reused`` plan, or of a batch of
+        :data:`COMPILED_FROM` rows or more, when numba is installed and not switched off
         (:func:`kneebayes._kernel.available`). Both compute the same sums.
         """
         n = next(len(f) for f, b in zip(factors, self.batched, strict=True) if b)
