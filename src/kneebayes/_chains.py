@@ -15,6 +15,7 @@ network holds the unanswered roots and the causes only. Both the model's own eng
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,44 @@ class Structure:
         for i, root in enumerate(self.roots):
             out[:, i] = ev.age_band if root < 0 else ev.risk_factors[:, root]
         return out
+
+    def table_entries(self, answered: tuple[bool, ...], sizes: Sequence[int]) -> int:
+        """Count entries per row: the causes' tables (``sizes``) sliced at the answered roots, and the kept roots'.
+
+        Examples
+        --------
+        >>> Structure((-1, 0), (4, 2), (((0, 1), ()),)).table_entries((True, False), [16])
+        6
+        """
+        total = 0
+        for size, (on_roots, _) in zip(sizes, self.parents, strict=True):
+            for i in on_roots:
+                if answered[i]:
+                    size //= self.cards[i]
+            total += size
+        return total + sum(card for card, a in zip(self.cards, answered, strict=True) if not a)
+
+
+def plan_groups(answered: npt.NDArray[np.bool_], present: npt.NDArray[np.bool_], rows: IntArray,
+                ) -> Iterator[tuple[tuple[bool, ...], tuple[int, ...], IntArray]]:
+    """Group ``rows`` by the roots they answered and their present findings kept whole: one :func:`chain_plan` each.
+
+    Examples
+    --------
+    >>> answered = np.array([[True, False], [True, False], [False, False]])
+    >>> present = np.array([[False, True], [False, True], [True, True]])
+    >>> [(a, p, r.tolist()) for a, p, r in plan_groups(answered, present, np.arange(3))]
+    [((False, False), (0, 1), [2]), ((True, False), (1,), [0, 1])]
+    """
+    if not len(rows):
+        return
+    code = np.column_stack([answered[rows], present[rows]])
+    distinct, inverse = np.unique(code, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    n_roots = answered.shape[1]
+    for g, row in enumerate(distinct):
+        yield (tuple(bool(x) for x in row[:n_roots]), tuple(int(f) for f in np.flatnonzero(row[n_roots:])),
+               rows[inverse == g])
 
 
 @functools.lru_cache(maxsize=512)

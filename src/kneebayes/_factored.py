@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import EvidenceArrays
-from ._chains import Structure, chain_factors, chain_plan
+from ._chains import Structure, chain_factors, chain_plan, plan_groups
 from ._contraction import root_weights
 from ._elimination import ENTRIES_PER_RUN, EliminationPlan
 from ._errors import ImpossibleEvidenceError
@@ -226,7 +226,7 @@ class FactoredEngine:
             chained = present & (self._expansion.kind >= _PAIR)
             many = padded | _padded(answers >= 0, todo & (doubling > MAX_QUICKSCORE))  # all in one plan
             chained[many] = False
-            for answered, own, group in _fallback_groups(answers >= 0, chained, np.flatnonzero(todo)):
+            for answered, own, group in plan_groups(answers >= 0, chained, np.flatnonzero(todo)):
                 for which, rows in ((None, group[many[group]]), (own, group[~many[group]])):
                     if not len(rows):
                         continue
@@ -259,6 +259,10 @@ class FactoredEngine:
         both[:, :, 0] = np.where(state == 1, 0.0, 1.0 - prevalence)
         both[:, :, 1] = np.where(state == 0, 0.0, prevalence)
         return weights + [both[:, j] for j in range(len(binary))]
+
+    def _table_entries(self, answered: tuple[bool, ...]) -> int:
+        """Entries per row of the tables and root weights the fallback gathers (:meth:`Structure.table_entries`)."""
+        return self.structure.table_entries(answered, [t.size for t in self.tables])
 
     @staticmethod
     def _accept(rows: IntArray, z: FloatArray, marginal: FloatArray, log_z: FloatArray,
@@ -448,17 +452,6 @@ class FactoredEngine:
             marginal[done] = unary[:, :, 1] * np.stack([g[:, 1] for g in grads], axis=1)
         return z, marginal, log_scale
 
-    def _table_entries(self, answered: tuple[bool, ...]) -> int:
-        """Entries of the causes' tables, sliced at the answered roots, and the kept roots' weights, per row."""
-        total = 0
-        for table, (on_roots, _) in zip(self.tables, self.structure.parents, strict=True):
-            size = table.size
-            for i in on_roots:
-                if answered[i]:
-                    size //= self.structure.cards[i]
-            total += size
-        return total + sum(card for card, a in zip(self.structure.cards, answered, strict=True) if not a)
-
 
 #: Kinds of present finding, by their number of parent causes: none, one, two, more.
 _CONSTANT, _SINGLE, _PAIR, _QUICKSCORE = 0, 1, 2, 3
@@ -521,20 +514,6 @@ def _padded(answered: npt.NDArray[np.bool_], candidates: npt.NDArray[np.bool_]) 
     _, group, count = np.unique(answered[candidates], axis=0, return_inverse=True, return_counts=True)
     out[np.flatnonzero(candidates)[count[np.asarray(group).reshape(-1)] < PAD_FROM]] = False
     return out
-
-
-def _fallback_groups(answered: npt.NDArray[np.bool_], chained: npt.NDArray[np.bool_], rows: IntArray,
-                     ) -> Iterator[tuple[tuple[bool, ...], tuple[int, ...], IntArray]]:
-    """Rows grouped by which roots they answered and which findings they chain (one elimination plan each)."""
-    if not len(rows):
-        return
-    code = np.column_stack([answered[rows], chained[rows]])
-    distinct, inverse = np.unique(code, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    n_roots = answered.shape[1]
-    for g, row in enumerate(distinct):
-        yield (tuple(bool(x) for x in row[:n_roots]), tuple(int(f) for f in np.flatnonzero(row[n_roots:])),
-               rows[inverse == g])
 
 
 def _absent_logs(absent: npt.NDArray[np.bool_], log_off: FloatArray) -> FloatArray:

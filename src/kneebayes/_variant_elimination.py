@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import UNKNOWN, EvidenceArrays
-from ._chains import Network, Structure, chain_factors, chain_plan
+from ._chains import Network, Structure, chain_factors, chain_plan, plan_groups
 from ._elimination import ENTRIES_PER_RUN
 from ._errors import ImpossibleEvidenceError
 from ._factored import MAX_CANCELLATION
@@ -164,7 +164,7 @@ class _Scorer:
                     with np.errstate(invalid="ignore", divide="ignore"):
                         out[some] = marginal / z[:, None]
                     chain[some[~ok]] = True
-        for key, which, rows in _present_groups(keys, present[n_idx], np.flatnonzero(chain)):
+        for key, which, rows in plan_groups(keys, present[n_idx], np.flatnonzero(chain)):
             linked = tuple(tuple(int(c) for c in np.flatnonzero(self.var.base.q[:, f] > 0)) for f in which)
             network = chain_plan(self.structure, key, linked)
             per_run = max(1, ENTRIES_PER_RUN // (network.plan.entries_per_row + self._table_entries(key)))
@@ -207,14 +207,7 @@ class _Scorer:
 
     def _table_entries(self, key: tuple[bool, ...]) -> int:
         """Entries of the gathered cause tables and root weights per row (memory of one row)."""
-        total = 0
-        for table, (on_roots, _) in zip(self.tables, self.structure.parents, strict=True):
-            size = int(np.prod(table.shape[1:]))
-            for i in on_roots:
-                if key[i]:
-                    size //= self.structure.cards[i]
-            total += size
-        return total + sum(card for card, a in zip(self.structure.cards, key, strict=True) if not a)
+        return self.structure.table_entries(key, [int(np.prod(t.shape[1:])) for t in self.tables])
 
     def _common_factors(self, network: Network, key: tuple[bool, ...], v: IntArray, n: IntArray,
                         answers: IntArray, repeat: int) -> list[FloatArray]:
@@ -281,17 +274,3 @@ def _groups(keys: npt.NDArray[np.bool_], n_present: IntArray, use: npt.NDArray[n
     inverse = np.asarray(inverse).reshape(-1)
     for g, row in enumerate(distinct):
         yield tuple(bool(x) for x in row[:-1]), int(row[-1]), rows[inverse == g]
-
-
-def _present_groups(keys: npt.NDArray[np.bool_], present: npt.NDArray[np.bool_], rows: IntArray,
-                    ) -> Iterator[tuple[tuple[bool, ...], tuple[int, ...], IntArray]]:
-    """Pairs grouped by answered roots and the set of findings reported present."""
-    if not len(rows):
-        return
-    code = np.column_stack([keys[rows], present[rows]])
-    distinct, inverse = np.unique(code, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    n_roots = keys.shape[1]
-    for g, row in enumerate(distinct):
-        yield (tuple(bool(x) for x in row[:n_roots]), tuple(int(f) for f in np.flatnonzero(row[n_roots:])),
-               rows[inverse == g])
