@@ -55,8 +55,8 @@ def run_blocks(
 ) -> None:
     """Write ``Z`` of every row to ``z`` and the targets' derivatives to ``grads`` (rows last).
 
-    ``values`` and ``grad``, shape (at least ``size``, block), are the caller's work space:
-    reused from call to call, so no call pays for fresh pages.
+    ``values`` and ``grad``, shape (``size``, block), are the caller's work space (see
+    :func:`kneebayes._kernel.run` for why the caller makes them).
     """
     n = leaves.shape[1]
     leaf_size = leaves.shape[0]

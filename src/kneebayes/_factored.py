@@ -71,10 +71,7 @@ MAX_QUICKSCORE = 4
 #: The others keep to inclusion-exclusion up to this many (2**k rows each, in the compiled kernel ~30 µs a row)
 #: rather than plan a network of their own (5 to 20 ms). Extended precision is tried only up to
 #: :data:`MAX_QUICKSCORE`: beyond, a patient failing the guard goes to the fallback (einsum in longdouble over
-#: 2**k rows costs more than a plan). Measured on the same new patients, (limit, extended up to) = (6, 4) against
-#: (8, 8), (6, 6) and (4, 4): half-answered at batch 2,000, 1,135 against 1,215, 1,111 and 2,178 µs a patient;
-#: one at a time, 2,543 against 2,911, 2,410 and 2,930 µs; full questionnaires one at a time, 4,461 against
-#: 13,876, 5,815 and 5,374 µs; at batch 200, 753 against 1,224, 824 and 724 µs.
+#: 2**k rows costs more than a plan). ``benchmarks/bench_paths.py`` compares 4, 6 and 8 on the same new patients.
 MAX_QUICKSCORE_ALONE = 6
 
 #: Patients beyond :data:`MAX_QUICKSCORE` who answered the same roots share the padded fallback network

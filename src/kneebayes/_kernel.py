@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -227,11 +226,13 @@ def run(plan: EliminationPlan, program: Program, factors: list[FloatArray]) -> t
     z = np.empty(n)
     grads = np.empty((int(target_size.sum()), n))
     block = max(1, min(BLOCK, n, WORK_ENTRIES // max(1, program.size)))
-    with _work_space(program.size, block) as (values, grad):
-        _kernel()(leaves, shared, program.size, program.clique, program.out_offset, program.out_size,
-                  program.out_index, program.out_needed, program.in_start, program.in_offset, program.in_batched,
-                  program.in_needed, program.in_index, program.index, program.final_offset, program.final_batched,
-                  program.final_needed, target_offset, target_size, z, grads, values, grad)
+    # the work arrays are made here, not in the kernel: made there, every call touched fresh pages (a
+    # one-patient call cost more than einsum's); numpy's memory is reused (bench_paths.py: no page faults)
+    values, grad = np.empty((program.size, block)), np.empty((program.size, block))
+    _kernel()(leaves, shared, program.size, program.clique, program.out_offset, program.out_size,
+              program.out_index, program.out_needed, program.in_start, program.in_offset, program.in_batched,
+              program.in_needed, program.in_index, program.index, program.final_offset, program.final_batched,
+              program.final_needed, target_offset, target_size, z, grads, values, grad)
     out, at = [], 0
     for t, (_, count) in zip(plan.targets, targets, strict=True):
         out.append(grads[at:at + count].T.reshape(factors[t].shape))
@@ -245,33 +246,6 @@ BLOCK = 64
 
 #: Entries of one work array at most (8 MB): a network with more entries a row runs in smaller blocks.
 WORK_ENTRIES = 1 << 20
-
-#: Work spaces not in use (pairs of flat arrays), kept between calls; at most :data:`_KEPT` of them.
-_spare: list[tuple[FloatArray, FloatArray]] = []
-_spare_lock = threading.Lock()
-_KEPT = 4
-
-
-@contextlib.contextmanager
-def _work_space(size: int, block: int) -> Iterator[tuple[FloatArray, FloatArray]]:
-    """Lend two work arrays of ``size`` x ``block``, taken from the spares (or made) and given back after.
-
-    Fresh arrays of a few MB cost more in page faults (~1,800 a call, ~4 ms) than one
-    block's work. The engine's threads are new at each batch call, so the spares are
-    shared by all threads rather than kept per thread; each is used by one call at a time.
-    """
-    with _spare_lock:
-        fits = [i for i, (a, _) in enumerate(_spare) if len(a) >= size * block]
-        pair = _spare.pop(fits[0]) if fits else None
-    if pair is None:
-        pair = (np.empty(size * block), np.empty(size * block))
-    try:
-        yield pair[0][:size * block].reshape(size, block), pair[1][:size * block].reshape(size, block)
-    finally:
-        with _spare_lock:
-            if len(_spare) < _KEPT:
-                _spare.append(pair)
-
 
 @functools.cache
 def _kernel() -> Any:
