@@ -113,7 +113,7 @@ def test_extended_precision_and_the_switch_keep_to_einsum(monkeypatch: pytest.Mo
     calls: list[int] = []
     real = _kernel.run
     monkeypatch.setattr(_kernel, "run", lambda *args: calls.append(1) or real(*args))
-    plan.run(factors)  # one patient's few rows: the kernel by default
+    plan.run(factors)  # the engine's own plan (reused=True): the kernel, even for a few rows
     assert calls == [1]
 
 
